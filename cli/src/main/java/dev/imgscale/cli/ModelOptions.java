@@ -1,0 +1,58 @@
+package dev.imgscale.cli;
+
+import dev.imgscale.classifier.ClassifierOptions;
+import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.classifier.catalog.ModelCatalog;
+import dev.imgscale.classifier.catalog.ModelSpec;
+import dev.imgscale.classifier.decode.DecodeLimits;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** Which model to run and how: shared by the commands that classify. */
+public final class ModelOptions {
+    @Option(names = "--model", paramLabel = "NAME", description = "A model from `imgscale model list` (default: ${DEFAULT-VALUE}).",
+            defaultValue = "mobilenet-v2-int8")
+    String model;
+
+    @Option(names = "--model-file", paramLabel = "PATH", description = "Your own .onnx or .tflite model instead of --model (needs --preset).")
+    Path modelFile;
+
+    @Option(names = "--preset", paramLabel = "NAME", description = "How to feed --model-file: torchvision or tflite-int8.")
+    String preset;
+
+    @Option(names = "--engine", paramLabel = "NAME", defaultValue = "auto", description = "Inference engine: opencv or auto (default: ${DEFAULT-VALUE}).")
+    String engine;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "Inference threads (default: one per core).")
+    int threads;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "8", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--top", paramLabel = "K", defaultValue = "5", description = "Labels kept per image (default: ${DEFAULT-VALUE}).")
+    int top;
+
+    @Option(names = "--max-megapixels", paramLabel = "MP", defaultValue = "50", description = "Reject images declaring more pixels (default: ${DEFAULT-VALUE}).")
+    double maxMegapixels;
+
+    @Option(names = "--max-file-mb", paramLabel = "MB", defaultValue = "20", description = "Reject larger files (default: ${DEFAULT-VALUE}).")
+    double maxFileMb;
+
+    public ModelSpec spec(ModelCatalog catalog) {
+        if (modelFile != null) {
+            if (preset == null) {
+                throw new ImgscaleException("--model-file needs --preset (one of: torchvision, tflite-int8) to know how to feed the model.");
+            }
+            return catalog.custom(modelFile, preset);
+        }
+        if (preset != null) {
+            throw new ImgscaleException("--preset goes with --model-file; catalog models carry their own preprocessing.");
+        }
+        return catalog.model(model);
+    }
+
+    public ClassifierOptions options() {
+        DecodeLimits limits = new DecodeLimits((long) (maxFileMb * 1024 * 1024), (long) (maxMegapixels * 1_000_000));
+        return new ClassifierOptions(engine, threads, batch, 0, top, limits);
+    }
+}

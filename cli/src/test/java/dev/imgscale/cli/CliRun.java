@@ -1,0 +1,39 @@
+package dev.imgscale.cli;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.HashMap;
+import java.util.Map;
+
+/** Runs the real command line in this JVM and keeps what it printed, for tests. */
+public record CliRun(int exitCode, String out, String err) {
+    public static CliRun run(Map<String, String> env, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        var cli = ImgscaleCommand.commandLine(env);
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int code = cli.execute(args);
+        return new CliRun(code, out.toString(), err.toString());
+    }
+
+    /** The test JVM's environment, with downloads off. */
+    public static Map<String, String> env() {
+        Map<String, String> env = new HashMap<>(System.getenv());
+        env.put("IMGSCALE_OFFLINE", "1");
+        try {
+            // an empty cache of its own, so a developer's cached models do not change what a test sees
+            env.put("IMGSCALE_CACHE", java.nio.file.Files.createTempDirectory("imgscale-cache").toString());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        env.put("IMGSCALE_ASSETS", String.join(java.io.File.pathSeparator,
+                dev.imgscale.classifier.TestAssets.folders().stream().map(Object::toString).toList()));
+        return env;
+    }
+
+    /** For assertion messages: everything the command printed. */
+    public String evidence() {
+        return "exit " + exitCode + "\n--- stdout ---\n" + out + "--- stderr ---\n" + err;
+    }
+}
