@@ -1,0 +1,170 @@
+package dev.imgscale.daemon.aws;
+
+import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.classifier.ThreadSafe;
+import dev.imgscale.daemon.local.LocalStack;
+import dev.imgscale.daemon.port.ObjectStore;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.Delete;
+import software.amazon.awssdk.services.s3.model.DeleteObjectsResponse;
+import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
+import software.amazon.awssdk.services.s3.model.S3Error;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * {@link ObjectStore} over one S3 bucket, through the shared {@link S3Client} from
+ * {@link AwsClients}. Transient failures (throttling, 5xx, connection resets) are retried by the
+ * client's retry mode, so nothing here loops; what still fails is thrown as the SDK's exception,
+ * except a missing bucket, which becomes one sentence saying how to create it.
+ */
+@ThreadSafe
+public final class S3ObjectStore implements ObjectStore {
+    /** DeleteObjects takes at most this many keys per call. */
+    static final int DELETE_BATCH = 1000;
+
+    private final S3Client s3;
+    private final String bucket;
+
+    public S3ObjectStore(S3Client s3, String bucket) {
+        this.s3 = Objects.requireNonNull(s3, "s3");
+        this.bucket = Objects.requireNonNull(bucket, "bucket");
+    }
+
+    @Override
+    public String name() {
+        return bucket;
+    }
+
+    @Override
+    public void put(String key, byte[] data, String contentType) {
+        checkKey(key);
+        try {
+            s3.putObject(b -> b.bucket(bucket).key(key).contentType(contentType), RequestBody.fromBytes(data));
+        } catch (NoSuchBucketException e) {
+            throw missingBucket(e);
+        }
+    }
+
+    @Override
+    public void put(String key, Path file, String contentType) {
+        checkKey(key);
+        try {
+            s3.putObject(b -> b.bucket(bucket).key(key).contentType(contentType), RequestBody.fromFile(file));
+        } catch (NoSuchBucketException e) {
+            throw missingBucket(e);
+        }
+    }
+
+    @Override
+    public Optional<byte[]> get(String key) {
+        try {
+            return Optional.of(s3.getObjectAsBytes(b -> b.bucket(bucket).key(key)).asByteArray());
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (NoSuchBucketException e) {
+            throw missingBucket(e);
+        }
+    }
+
+    @Override
+    public boolean exists(String key) {
+        try {
+            s3.headObject(b -> b.bucket(bucket).key(key));
+            return true;
+        } catch (S3Exception e) {
+            // A HEAD response has no body, so the SDK reads every 404 as NoSuchKey, a missing
+            // bucket included: ask once more so that a missing stack is not taken for "no".
+            if (e.statusCode() == 404) {
+                if (!bucketExists()) {
+                    throw missingBucket(e);
+                }
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public List<String> list(String prefix) {
+        List<String> keys = new ArrayList<>();
+        try {
+            for (S3Object object : s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents()) {
+                // S3Proxy's filesystem back end lists the folders of slashed keys as objects.
+                if (!LocalStack.isDirectoryMarker(object.key())) {
+                    keys.add(object.key());
+                }
+            }
+        } catch (NoSuchBucketException e) {
+            throw missingBucket(e);
+        }
+        // S3 lists in UTF-8 byte order already; sorting again makes the look-alikes agree with it
+        // (for the keys imgscale writes, String order and byte order coincide outside surrogates).
+        keys.sort(null);
+        return keys;
+    }
+
+    @Override
+    public void delete(Collection<String> keys) {
+        List<String> unique = new ArrayList<>(new LinkedHashSet<>(keys));
+        List<String> failures = new ArrayList<>();
+        for (int start = 0; start < unique.size(); start += DELETE_BATCH) {
+            List<ObjectIdentifier> ids = new ArrayList<>();
+            for (String key : unique.subList(start, Math.min(unique.size(), start + DELETE_BATCH))) {
+                ids.add(ObjectIdentifier.builder().key(key).build());
+            }
+            DeleteObjectsResponse response;
+            try {
+                response = s3.deleteObjects(b -> b.bucket(bucket).delete(Delete.builder().objects(ids).quiet(true).build()));
+            } catch (NoSuchBucketException e) {
+                throw missingBucket(e);
+            }
+            for (S3Error error : response.errors()) {
+                // S3 reports a missing key as deleted, so any error here is real (AccessDenied...).
+                failures.add(error.key() + " (" + error.code() + ": " + error.message() + ")");
+            }
+        }
+        if (!failures.isEmpty()) {
+            throw new ImgscaleException("Could not delete " + failures.size() + " object(s) from bucket " + bucket
+                    + ", for example " + failures.get(0) + ".");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "S3ObjectStore[" + bucket + "]";
+    }
+
+    private boolean bucketExists() {
+        try {
+            s3.headBucket(b -> b.bucket(bucket));
+            return true;
+        } catch (NoSuchBucketException e) {
+            return false;
+        } catch (S3Exception e) {
+            return e.statusCode() != 404;
+        }
+    }
+
+    private ImgscaleException missingBucket(Exception cause) {
+        return new ImgscaleException("The bucket " + bucket + " does not exist; run `imgscale init` (or `imgscale local up`) first.",
+                cause);
+    }
+
+    private static void checkKey(String key) {
+        // A key ending in '/' would be indistinguishable from the folders the local stack lists.
+        if (key == null || key.isEmpty() || key.endsWith("/")) {
+            throw new IllegalArgumentException("not an object key: '" + key + "'");
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package dev.imgscale.daemon.job;
+
+/**
+ * Where things live in the buckets; every key is derived from a job id and an image's name
+ * within its job, never stored.
+ * <ul>
+ *   <li>input bucket: {@code input/<job>/<name>}: the image</li>
+ *   <li>output bucket: {@code results/<job>/<name>.json}: its result; {@code jobs/<job>/manifest.json}: the job</li>
+ * </ul>
+ */
+public final class Keys {
+    public static final String INPUT = "input/";
+    public static final String RESULTS = "results/";
+    public static final String JOBS = "jobs/";
+    public static final String RESULT_SUFFIX = ".json";
+
+    private Keys() {
+    }
+
+    public static String input(String job, String name) {
+        return INPUT + job + "/" + name;
+    }
+
+    public static String inputPrefix(String job) {
+        return INPUT + job + "/";
+    }
+
+    public static String result(String job, String name) {
+        return RESULTS + job + "/" + name + RESULT_SUFFIX;
+    }
+
+    public static String resultPrefix(String job) {
+        return RESULTS + job + "/";
+    }
+
+    /** The image name a result key stands for, or null if the key is not a result of that job. */
+    public static String nameOfResult(String job, String key) {
+        String prefix = resultPrefix(job);
+        if (!key.startsWith(prefix) || !key.endsWith(RESULT_SUFFIX)) {
+            return null;
+        }
+        return key.substring(prefix.length(), key.length() - RESULT_SUFFIX.length());
+    }
+
+    public static String manifest(String job) {
+        return JOBS + job + "/manifest.json";
+    }
+}

@@ -1,0 +1,30 @@
+package dev.imgscale.daemon.port;
+
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One bucket of objects (S3 in production, S3 on an embedded S3Proxy locally). Implementations
+ * are thread-safe. Keys never end in '/'; listings skip directory markers.
+ */
+public interface ObjectStore {
+    /** The bucket's name, for messages. */
+    String name();
+
+    void put(String key, byte[] data, String contentType);
+
+    void put(String key, Path file, String contentType);
+
+    /** The object's bytes, or empty when there is no such object. */
+    Optional<byte[]> get(String key);
+
+    boolean exists(String key);
+
+    /** Every key under the prefix, in key order. */
+    List<String> list(String prefix);
+
+    /** Deletes the keys that exist (missing keys are not an error). */
+    void delete(Collection<String> keys);
+}

@@ -1,0 +1,31 @@
+package dev.imgscale.daemon.stack;
+
+import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.daemon.aws.AwsSettings;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * Everything a command or daemon needs to reach one stack: its resource names, the model its
+ * workers run, how to reach AWS (or the local stack), and the queue settings.
+ *
+ * @param local             whether this is the embedded local stack (S3Proxy + ElasticMQ on loopback)
+ * @param visibilityTimeout how long a received request stays invisible before it is extended or redelivered
+ * @param maxReceives       receives after which a request goes to the dead-letter queue
+ * @param values            the merged configuration values this was built from (for `status`)
+ */
+public record StackConfig(StackNames names, String model, AwsSettings aws, boolean local,
+                          Duration visibilityTimeout, int maxReceives, Map<String, String> values) {
+    public static final String DEFAULT_STACK = "imgscale";
+    public static final String DEFAULT_AWS_MODEL = "resnet50";
+    public static final String DEFAULT_LOCAL_MODEL = "mobilenet-v2-int8";
+    public static final Duration DEFAULT_VISIBILITY = Duration.ofSeconds(60);
+    public static final int DEFAULT_MAX_RECEIVES = 5;
+
+    public StackConfig {
+        values = Map.copyOf(values);
+        if (maxReceives < 2) {
+            throw new ImgscaleException("max-receives must be at least 2, so a request survives one worker failure.");
+        }
+    }
+}
