@@ -1,0 +1,102 @@
+package dev.imgscale.daemon.worker;
+
+import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.daemon.stack.StackConfig;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How a {@link Worker} runs.
+ *
+ * @param maxMessages         requests received per poll, 1-10 (SQS returns at most ten)
+ * @param pollWait            how long one poll waits for work, 1-20 s (SQS long polling)
+ * @param visibility          how long received requests stay invisible to other workers; the
+ *                            heartbeat extends it every third of it while a batch is in hand
+ * @param downloadConcurrency images downloaded at once (decoding is further limited to the
+ *                            classifier's decode threads, so memory stays bounded)
+ * @param idleExit            stop after this long without receiving a request; null: never
+ * @param workerId            written into every result (host and pid by default)
+ * @param model               the model's name, written into every result
+ */
+public record WorkerOptions(int maxMessages, Duration pollWait, Duration visibility, int downloadConcurrency, Duration idleExit,
+                            String workerId, String model) {
+    public static final int MAX_MESSAGES = 10;
+    public static final Duration MAX_WAIT = Duration.ofSeconds(20);
+    public static final int DEFAULT_DOWNLOAD_CONCURRENCY = 8;
+
+    public WorkerOptions {
+        if (maxMessages < 1 || maxMessages > MAX_MESSAGES) {
+            throw new ImgscaleException("A worker receives 1 to " + MAX_MESSAGES + " requests at a time, not " + maxMessages + ".");
+        }
+        Objects.requireNonNull(pollWait, "pollWait");
+        // Not zero: an empty queue would then be polled in a tight loop.
+        if (pollWait.compareTo(Duration.ofSeconds(1)) < 0 || pollWait.compareTo(MAX_WAIT) > 0) {
+            throw new ImgscaleException("The poll wait must be 1 to 20 seconds, not " + pollWait.toMillis() + " ms.");
+        }
+        Objects.requireNonNull(visibility, "visibility");
+        if (visibility.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new ImgscaleException("The visibility timeout must be at least 1 second.");
+        }
+        if (downloadConcurrency < 1) {
+            throw new ImgscaleException("The download concurrency must be at least 1.");
+        }
+        if (idleExit != null && idleExit.isNegative()) {
+            throw new ImgscaleException("--idle-exit cannot be negative.");
+        }
+        Objects.requireNonNull(workerId, "workerId");
+        Objects.requireNonNull(model, "model");
+    }
+
+    /** The defaults for a stack: ten requests per 20 s poll, the stack's visibility timeout and model. */
+    public static WorkerOptions defaults(StackConfig stack) {
+        return new WorkerOptions(MAX_MESSAGES, MAX_WAIT, stack.visibilityTimeout(), DEFAULT_DOWNLOAD_CONCURRENCY, null,
+                defaultWorkerId(), stack.model());
+    }
+
+    /** {@code host:pid}, which tells apart two workers on one machine and names the instance on EC2. */
+    public static String defaultWorkerId() {
+        String host;
+        try {
+            host = InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            host = "unknown-host";
+        }
+        return host + ":" + ProcessHandle.current().pid();
+    }
+
+    public WorkerOptions withMaxMessages(int n) {
+        return new WorkerOptions(n, pollWait, visibility, downloadConcurrency, idleExit, workerId, model);
+    }
+
+    public WorkerOptions withPollWait(Duration d) {
+        return new WorkerOptions(maxMessages, d, visibility, downloadConcurrency, idleExit, workerId, model);
+    }
+
+    public WorkerOptions withVisibility(Duration d) {
+        return new WorkerOptions(maxMessages, pollWait, d, downloadConcurrency, idleExit, workerId, model);
+    }
+
+    public WorkerOptions withDownloadConcurrency(int n) {
+        return new WorkerOptions(maxMessages, pollWait, visibility, n, idleExit, workerId, model);
+    }
+
+    /** Null: never exit for lack of work. */
+    public WorkerOptions withIdleExit(Duration d) {
+        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, d, workerId, model);
+    }
+
+    public WorkerOptions withWorkerId(String id) {
+        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, id, model);
+    }
+
+    public WorkerOptions withModel(String name) {
+        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, workerId, name);
+    }
+
+    /** How often the heartbeat extends the visibility of a batch in hand: a third of it. */
+    public Duration heartbeat() {
+        return visibility.dividedBy(3);
+    }
+}
