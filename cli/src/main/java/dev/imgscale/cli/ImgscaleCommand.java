@@ -16,6 +16,14 @@ import picocli.CommandLine.Spec;
             ClassifyCommand.class,
             BenchCommand.class,
             ModelCommand.class,
+            LocalCommand.class,
+            InitCommand.class,
+            InitCommand.Destroy.class,
+            UploadCommand.class,
+            WorkerCommand.class,
+            ResultsCommand.class,
+            StatusCommand.class,
+            ResetCommand.class,
             AutoComplete.GenerateCompletion.class
         },
         exitCodeListHeading = "%nExit codes:%n",
@@ -23,7 +31,8 @@ import picocli.CommandLine.Spec;
             "0:success",
             "1:failure (the message says what and how to fix it)",
             "2:usage error",
-            "3:partial success: some images failed, the rest were labelled"
+            "3:partial success: some images failed, the rest were labelled",
+            "4:not complete yet: some images of the job have no result"
         })
 public final class ImgscaleCommand implements Runnable {
     private final Map<String, String> env;

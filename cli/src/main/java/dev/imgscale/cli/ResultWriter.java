@@ -5,15 +5,53 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imgscale.classifier.ImageResult;
 import dev.imgscale.classifier.Prediction;
+import dev.imgscale.daemon.client.ImageNames;
+import dev.imgscale.daemon.job.ResultRecord;
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
- * Prints image results, one per line, in the chosen format:
- * text ({@code name  label (0.81)}), CSV with the header {@code name,label,score,error}, or JSON Lines.
+ * Prints image results, one per line, in the chosen {@link OutputFormat}. Local results
+ * ({@link ImageResult}) and pipeline results ({@link ResultRecord}) print alike.
  */
 final class ResultWriter {
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** One printed result: the best label and the top list, or an error code and message. */
+    record Row(String name, String label, float score, List<Top> top, String error, String message) {
+        record Top(String label, float score, int index) {
+        }
+
+        boolean ok() {
+            return error == null;
+        }
+
+        static Row of(ImageResult r) {
+            if (!r.ok()) {
+                return new Row(r.name(), null, 0, List.of(), r.error().name(), r.message());
+            }
+            List<Top> top = new ArrayList<>();
+            for (Prediction p : r.top()) {
+                top.add(new Top(p.label(), p.probability(), p.classIndex()));
+            }
+            return new Row(r.name(), r.best().label(), r.best().probability(), top, null, null);
+        }
+
+        static Row of(ResultRecord r) {
+            if (!r.ok()) {
+                return new Row(r.name(), null, 0, List.of(), r.error(), r.message());
+            }
+            List<Top> top = new ArrayList<>();
+            if (r.top() != null) {
+                for (ResultRecord.Label l : r.top()) {
+                    top.add(new Top(l.label(), l.score(), l.index()));
+                }
+            }
+            return new Row(r.name(), r.label(), r.score() == null ? 0 : r.score(), top, null, null);
+        }
+    }
 
     private final PrintWriter out;
     private final OutputFormat format;
@@ -25,44 +63,57 @@ final class ResultWriter {
     }
 
     void write(ImageResult r) {
+        write(Row.of(r));
+    }
+
+    void write(ResultRecord r) {
+        write(Row.of(r));
+    }
+
+    synchronized void write(Row r) {
         switch (format) {
             case text -> out.println(text(r));
             case csv -> {
-                if (!headerDone) {
-                    out.println("name,label,score,error");
-                    headerDone = true;
-                }
+                header();
                 out.println(csv(r));
             }
             case json -> out.println(json(r));
+            case course -> out.println(course(r));
         }
         out.flush();
     }
 
-    /** Writes the CSV header even when there are no rows, so a consumer always sees the columns. */
-    void finish() {
-        if (format == OutputFormat.csv && !headerDone) {
+    private void header() {
+        if (!headerDone) {
             out.println("name,label,score,error");
             headerDone = true;
         }
+    }
+
+    /** Writes the CSV header even when there are no rows, so a consumer always sees the columns. */
+    synchronized void finish() {
+        if (format == OutputFormat.csv) {
+            header();
+        }
         out.flush();
     }
 
-    static String text(ImageResult r) {
+    static String text(Row r) {
         if (!r.ok()) {
             return r.name() + "\tERROR " + r.error() + ": " + r.message();
         }
-        Prediction best = r.best();
-        return r.name() + "\t" + best.label() + " (" + String.format(Locale.ROOT, "%.2f", best.probability()) + ")";
+        return r.name() + "\t" + r.label() + " (" + String.format(Locale.ROOT, "%.2f", r.score()) + ")";
     }
 
-    static String csv(ImageResult r) {
+    static String course(Row r) {
+        return "(" + ImageNames.shortName(r.name()) + ", " + (r.ok() ? r.label() : "ERROR " + r.error()) + ")";
+    }
+
+    static String csv(Row r) {
         if (!r.ok()) {
             return csvField(r.name()) + ",,," + r.error();
         }
-        Prediction best = r.best();
-        return csvField(r.name()) + "," + csvField(best.label()) + ","
-                + String.format(Locale.ROOT, "%.4f", best.probability()) + ",";
+        return csvField(r.name()) + "," + csvField(r.label()) + "," + String.format(Locale.ROOT, "%.4f", r.score()) + ",";
     }
 
     static String csvField(String s) {
@@ -72,18 +123,18 @@ final class ResultWriter {
         return '"' + s.replace("\"", "\"\"") + '"';
     }
 
-    static String json(ImageResult r) {
+    static String json(Row r) {
         ObjectNode node = JSON.createObjectNode();
         node.put("name", r.name());
         if (r.ok()) {
-            node.put("label", r.best().label());
-            node.put("score", r.best().probability());
+            node.put("label", r.label());
+            node.put("score", r.score());
             ArrayNode top = node.putArray("top");
-            for (Prediction p : r.top()) {
-                top.addObject().put("label", p.label()).put("score", p.probability()).put("class", p.classIndex());
+            for (Row.Top p : r.top()) {
+                top.addObject().put("label", p.label()).put("score", p.score()).put("class", p.index());
             }
         } else {
-            node.put("error", r.error().name());
+            node.put("error", r.error());
             node.put("message", r.message());
         }
         return node.toString();

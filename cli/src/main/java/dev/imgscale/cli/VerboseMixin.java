@@ -10,6 +10,7 @@ public final class VerboseMixin {
     void setVerbose(boolean[] flags) {
         verbose = flags.length > 0;
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", flags.length > 1 ? "debug" : "info");
+        System.setProperty("org.slf4j.simpleLogger.log.dev.imgscale", flags.length > 1 ? "debug" : "info");
     }
 
     static boolean isVerbose() {

@@ -1,0 +1,117 @@
+package dev.imgscale.cli;
+
+import dev.imgscale.daemon.client.JobClient;
+import dev.imgscale.daemon.job.JobManifest;
+import dev.imgscale.daemon.job.ResultRecord;
+import dev.imgscale.daemon.stack.StackContext;
+import java.io.PrintWriter;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code imgscale results}: a job's results, read from the output bucket. Reading never consumes
+ * a result, so any number of readers see the same ones.
+ */
+@Command(name = "results", mixinStandardHelpOptions = true,
+        description = {"Print a job's results (default: the last job uploaded from this machine).",
+            "With --follow, print them as they arrive and exit when every image has one."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:every image labelled", "1:failure", "2:usage error", "3:every image has a result but some failed",
+            "4:not every image has a result yet (or --timeout ran out)"})
+final class ResultsCommand implements Callable<Integer> {
+    @ParentCommand
+    ImgscaleCommand root;
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    VerboseMixin verbose;
+
+    @Mixin
+    StackOptions stackOptions;
+
+    @Mixin
+    OutputMixin output;
+
+    @Option(names = "--job", paramLabel = "ID", description = "The job (default: the last one uploaded from this machine).")
+    String job;
+
+    @Option(names = {"-f", "--follow"}, description = "Print results as they arrive, until every image has one.")
+    boolean follow;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", description = "With --follow: give up after this long (exit 4).")
+    Long timeout;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        try (StackContext stack = stackOptions.open(root.env())) {
+            JobClient client = new JobClient(stack, Clock.systemUTC());
+            String id = LastJob.resolve(job, root.env(), stack);
+            ResultWriter writer = new ResultWriter(out, output.format());
+            if (follow) {
+                return follow(client, id, writer, err, timeout);
+            }
+            JobManifest manifest = client.requireManifest(id);
+            Set<String> names = new HashSet<>(manifest.images());
+            int done = 0;
+            int failed = 0;
+            List<ResultRecord> results = client.results(id);
+            for (ResultRecord r : results) {
+                writer.write(r);
+                if (names.contains(r.name())) {
+                    done++;
+                    failed += r.ok() ? 0 : 1;
+                }
+            }
+            writer.finish();
+            return summarise(err, id, manifest.total(), done, failed);
+        }
+    }
+
+    /** Follows a job to its end (shared with `upload --wait`); Ctrl-C stops it cleanly. */
+    static int follow(JobClient client, String job, ResultWriter writer, PrintWriter err, Long timeoutSeconds) {
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread hook = new Thread(() -> stop.set(true), "imgscale-follow-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            JobClient.FollowOutcome outcome = client.follow(job, writer::write, Duration.ofSeconds(1),
+                    timeoutSeconds == null ? null : Duration.ofSeconds(timeoutSeconds), stop::get);
+            writer.finish();
+            return summarise(err, job, outcome.total(), outcome.done(), outcome.failed());
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the JVM is already exiting
+            }
+        }
+    }
+
+    private static int summarise(PrintWriter err, String job, int total, int done, int failed) {
+        if (done < total) {
+            err.printf("imgscale: job %s: %d of %d images have results so far (%d failed)%n", job, done, total, failed);
+            err.flush();
+            return ExitCodes.INCOMPLETE;
+        }
+        if (failed > 0) {
+            err.printf("imgscale: job %s: %d images, %d failed%n", job, total, failed);
+            err.flush();
+            return ExitCodes.PARTIAL;
+        }
+        return ExitCodes.OK;
+    }
+}

@@ -1,0 +1,108 @@
+package dev.imgscale.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.imgscale.daemon.client.JobClient;
+import dev.imgscale.daemon.port.QueueDepth;
+import dev.imgscale.daemon.stack.StackContext;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/** {@code imgscale status}: queue depths, recent jobs' progress, and the fleet. */
+@Command(name = "status", mixinStandardHelpOptions = true,
+        description = "Show the queues (visible, in flight, dead-letter), recent jobs' progress, and the fleet when a controller publishes it.")
+final class StatusCommand implements Callable<Integer> {
+    /** Where a controller publishes the fleet's state in the output bucket. */
+    static final String FLEET_KEY = "fleet/state.json";
+
+    @ParentCommand
+    ImgscaleCommand root;
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    VerboseMixin verbose;
+
+    @Mixin
+    StackOptions stackOptions;
+
+    @Mixin
+    OutputMixin output;
+
+    @Option(names = "--jobs", paramLabel = "N", defaultValue = "5", description = "How many recent jobs to show (default: ${DEFAULT-VALUE}).")
+    int jobs;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        try (StackContext stack = stackOptions.open(root.env())) {
+            JobClient client = new JobClient(stack, Clock.systemUTC());
+            JobClient.QueueStatus queues = client.queues();
+            List<JobClient.JobProgress> progress = new ArrayList<>();
+            for (String job : client.recentJobs(jobs)) {
+                try {
+                    progress.add(client.progress(job));
+                } catch (RuntimeException e) {
+                    // a job being reset while we look: skip it
+                }
+            }
+            Optional<byte[]> fleet = stack.output().get(FLEET_KEY);
+            if (output.format() == OutputFormat.json) {
+                ObjectMapper json = new ObjectMapper();
+                ObjectNode root = json.createObjectNode();
+                root.put("stack", stack.config().names().stack());
+                root.put("local", stack.config().local());
+                ObjectNode q = root.putObject("queues");
+                depth(q.putObject("requests"), queues.requests());
+                depth(q.putObject("deadLetters"), queues.deadLetters());
+                depth(q.putObject("results"), queues.results());
+                ArrayNode js = root.putArray("jobs");
+                for (JobClient.JobProgress p : progress) {
+                    js.addObject().put("job", p.job()).put("createdAt", Instant.ofEpochMilli(p.createdAt()).toString())
+                            .put("total", p.total()).put("done", p.done()).put("failed", p.failed());
+                }
+                if (fleet.isPresent()) {
+                    try {
+                        root.set("fleet", json.readTree(fleet.get()));
+                    } catch (java.io.IOException e) {
+                        root.put("fleet", "unreadable");
+                    }
+                }
+                out.println(root.toString());
+            } else {
+                out.printf(Locale.ROOT, "stack %s (%s)%n", stack.config().names().stack(), stack.config().local() ? "local" : "AWS");
+                out.printf(Locale.ROOT, "  requests      %6d visible %6d in flight%n", queues.requests().visible(), queues.requests().inFlight());
+                out.printf(Locale.ROOT, "  dead-letter   %6d visible%n", queues.deadLetters().visible());
+                out.printf(Locale.ROOT, "  results       %6d events not yet read%n", queues.results().visible());
+                out.println(progress.isEmpty() ? "jobs: none" : "jobs (newest first):");
+                for (JobClient.JobProgress p : progress) {
+                    out.printf(Locale.ROOT, "  %-24s %5d/%-5d done %5d failed%s%n", p.job(), p.done(), p.total(), p.failed(),
+                            p.done() == p.total() ? "  complete" : "");
+                }
+                out.println(fleet.map(b -> "fleet: " + new String(b, StandardCharsets.UTF_8).strip())
+                        .orElse("fleet: no controller has published its state"));
+            }
+            out.flush();
+            return ExitCodes.OK;
+        }
+    }
+
+    private static void depth(ObjectNode node, QueueDepth d) {
+        node.put("visible", d.visible()).put("inFlight", d.inFlight()).put("delayed", d.delayed());
+    }
+}

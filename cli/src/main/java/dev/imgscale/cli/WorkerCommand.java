@@ -1,0 +1,68 @@
+package dev.imgscale.cli;
+
+import dev.imgscale.classifier.ClassifierOptions;
+import dev.imgscale.daemon.stack.StackContext;
+import dev.imgscale.daemon.worker.Worker;
+import dev.imgscale.daemon.worker.WorkerRuntime;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/** {@code imgscale worker}: the daemon that classifies the stack's requests. */
+@Command(name = "worker", mixinStandardHelpOptions = true,
+        description = {"Classify the stack's requests until stopped: long-poll the request queue, download, classify as a batch,",
+            "write each result, then delete the requests. SIGTERM finishes the images in hand and exits 0."})
+final class WorkerCommand implements Callable<Integer> {
+    @ParentCommand
+    ImgscaleCommand root;
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    VerboseMixin verbose;
+
+    @Mixin
+    StackOptions stackOptions;
+
+    @Option(names = "--model", paramLabel = "NAME", description = "Run this model instead of the stack's.")
+    String model;
+
+    @Option(names = "--engine", paramLabel = "NAME", defaultValue = "auto", description = "Inference engine (default: ${DEFAULT-VALUE}).")
+    String engine;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "Inference threads (default: one per core).")
+    int threads;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "10", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--downloads", paramLabel = "N", defaultValue = "0", description = "Images downloaded at once (default: 8).")
+    int downloads;
+
+    @Option(names = "--idle-exit", paramLabel = "SECONDS", description = "Exit after this long without work (a safety net for fleets).")
+    Long idleExit;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        try (StackContext stack = stackOptions.open(root.env())) {
+            WorkerRuntime.Settings settings = WorkerRuntime.Settings.defaults()
+                    .withModel(model)
+                    .withClassifier(new ClassifierOptions(engine, threads, batch, 0, 5, null))
+                    .withIdleExit(idleExit == null ? null : Duration.ofSeconds(idleExit))
+                    .withDownloadConcurrency(downloads);
+            try (WorkerRuntime runtime = WorkerRuntime.open(stack.config(), stack.clients(), root.env(), settings,
+                    new ProgressBarListener(spec.commandLine().getErr()))) {
+                runtime.installSignalHandlers();
+                Worker worker = runtime.worker();
+                worker.run();
+                return ExitCodes.OK;
+            }
+        }
+    }
+}
