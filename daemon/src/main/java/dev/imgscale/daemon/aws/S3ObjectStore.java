@@ -1,5 +1,11 @@
 package dev.imgscale.daemon.aws;
 
+import dev.imgscale.daemon.port.ObjectTooLargeException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import software.amazon.awssdk.core.ResponseInputStream;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.classifier.ThreadSafe;
 import dev.imgscale.daemon.local.LocalStack;
@@ -74,6 +80,29 @@ public final class S3ObjectStore implements ObjectStore {
             return Optional.empty();
         } catch (NoSuchBucketException e) {
             throw missingBucket(e);
+        }
+    }
+
+    @Override
+    public Optional<byte[]> get(String key, long maxBytes) {
+        try (ResponseInputStream<GetObjectResponse> in = s3.getObject(b -> b.bucket(bucket).key(key))) {
+            Long length = in.response().contentLength();
+            if (length != null && length > maxBytes) {
+                in.abort(); // do not drain the rest of a huge body just to close the connection politely
+                throw new ObjectTooLargeException(key, length, maxBytes);
+            }
+            byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+            if (bytes.length > maxBytes) {
+                in.abort();
+                throw new ObjectTooLargeException(key, bytes.length, maxBytes);
+            }
+            return Optional.of(bytes);
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (NoSuchBucketException e) {
+            throw missingBucket(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + key + " from bucket " + bucket, e);
         }
     }
 

@@ -20,6 +20,14 @@ public interface ObjectStore {
     /** The object's bytes, or empty when there is no such object. */
     Optional<byte[]> get(String key);
 
+    /**
+     * The object's bytes, or empty when there is no such object; an object over {@code maxBytes} is
+     * not read at all (a worker must not load a 5 GB upload into memory to find it too large).
+     *
+     * @throws ObjectTooLargeException when the object is larger than {@code maxBytes}
+     */
+    Optional<byte[]> get(String key, long maxBytes);
+
     boolean exists(String key);
 
     /** Every key under the prefix, in key order. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.imgscale.classifier.Classifier;
 import dev.imgscale.classifier.Prediction;
 import dev.imgscale.classifier.ThreadSafe;
+import dev.imgscale.classifier.decode.ErrorCode;
 import dev.imgscale.classifier.decode.ImageRejectedException;
 import dev.imgscale.daemon.client.ImageNames;
 import dev.imgscale.daemon.job.ImageRequest;
@@ -12,6 +13,7 @@ import dev.imgscale.daemon.job.Json;
 import dev.imgscale.daemon.job.Keys;
 import dev.imgscale.daemon.job.ResultRecord;
 import dev.imgscale.daemon.port.ObjectStore;
+import dev.imgscale.daemon.port.ObjectTooLargeException;
 import dev.imgscale.daemon.port.QueueMessage;
 import dev.imgscale.daemon.port.WorkQueue;
 import java.time.Clock;
@@ -536,7 +538,10 @@ public final class Worker {
         String key = Keys.input(item.job, item.name);
         Optional<byte[]> bytes;
         try {
-            bytes = input.get(key);
+            bytes = input.get(key, classifier.options().limits().maxBytes());
+        } catch (ObjectTooLargeException e) {
+            item.fail(ErrorCode.TOO_LARGE.name(), "the image has " + e.size() + " bytes, over the " + e.limit() + "-byte limit");
+            return;
         } catch (RuntimeException e) {
             item.leave("cannot download " + key + ": " + e);
             return;

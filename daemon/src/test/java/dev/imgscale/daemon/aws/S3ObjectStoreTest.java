@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.daemon.local.LocalStack;
+import dev.imgscale.daemon.port.ObjectTooLargeException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,6 +65,16 @@ class S3ObjectStoreTest {
         store.put("input/job/ä b.jpg", data, "image/jpeg");
         assertArrayEquals(data, store.get("input/job/ä b.jpg").orElseThrow());
         assertTrue(store.exists("input/job/ä b.jpg"));
+    }
+
+    @Test
+    void should_refuse_to_read_an_object_over_the_limit_without_reading_it() {
+        S3ObjectStore store = newBucket();
+        store.put("big.jpg", new byte[5000], "image/jpeg");
+        ObjectTooLargeException e = assertThrows(ObjectTooLargeException.class, () -> store.get("big.jpg", 4999));
+        assertEquals(5000, e.size());
+        assertEquals(5000, store.get("big.jpg", 5000).orElseThrow().length);
+        assertEquals(Optional.empty(), store.get("missing.jpg", 10));
     }
 
     @Test

@@ -300,7 +300,7 @@ class WorkerTest {
         String job = upload(s, developmentImages(List.of("parrot.jpg")));
         ObjectStore down = new GatedStore(s.input) {
             @Override
-            public Optional<byte[]> get(String key) {
+            public Optional<byte[]> get(String key, long maxBytes) {
                 throw SdkClientException.create("Unable to execute HTTP request: Connection refused (test)");
             }
         };
@@ -550,6 +550,11 @@ class WorkerTest {
 
         @Override
         public Optional<byte[]> get(String key) {
+            return delegate.get(key);
+        }
+
+        @Override
+        public Optional<byte[]> get(String key, long maxBytes) {
             entered.countDown();
             try {
                 if (!open.await(60, TimeUnit.SECONDS)) {
@@ -559,7 +564,7 @@ class WorkerTest {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException(e);
             }
-            return delegate.get(key);
+            return delegate.get(key, maxBytes);
         }
 
         @Override
