@@ -24,6 +24,7 @@ import picocli.CommandLine.Spec;
             ResultsCommand.class,
             StatusCommand.class,
             ResetCommand.class,
+            SimulateCommand.class,
             AutoComplete.GenerateCompletion.class
         },
         exitCodeListHeading = "%nExit codes:%n",

@@ -1,0 +1,28 @@
+package dev.imgscale.daemon.fleet;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+
+/**
+ * What a worker reports about itself every few seconds (version 1), at
+ * {@code fleet/workers/<id>.json} in the output bucket.
+ *
+ * @param id           the instance id the fleet knows it by
+ * @param state        STARTING, POLLING, WORKING, DRAINING or STOPPED (the worker loop's state)
+ * @param inHand       requests it holds right now
+ * @param processed    images it has finished (labelled or failed) since it started
+ * @param msPerImage   its recent service time per image (0 until it has worked)
+ * @param startedAt    epoch millis when it first reported
+ * @param idleSince    epoch millis since when it has held nothing (0 while it holds requests)
+ * @param updatedAt    epoch millis of this report
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record WorkerStatus(int v, String id, String state, int inHand, long processed, double msPerImage, long startedAt,
+                           long idleSince, long updatedAt) {
+    public static final int VERSION = 1;
+    public static final String STOPPED = "STOPPED";
+    public static final String DRAINING = "DRAINING";
+
+    public boolean stopped() {
+        return STOPPED.equals(state);
+    }
+}
