@@ -5,7 +5,7 @@ import dev.imgscale.classifier.decode.DecodeLimits;
 /**
  * How a {@link Classifier} runs.
  *
- * @param engine        {@code opencv} or {@code auto}
+ * @param engine        {@code opencv}, {@code onnxruntime} or {@code auto} (see {@link Classifier#chooseEngine})
  * @param threads       inference threads (0 = the engine's default, one per core)
  * @param batchSize     images per forward pass
  * @param decodeThreads threads decoding and preprocessing images in parallel with each other

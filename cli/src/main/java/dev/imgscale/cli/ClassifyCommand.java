@@ -59,7 +59,7 @@ final class ClassifyCommand implements Callable<Integer> {
         AssetResolver resolver = AssetResolver.fromEnvironment(root.env());
         ResultWriter writer = new ResultWriter(spec.commandLine().getOut(), output.format());
         int failed = 0;
-        try (Classifier classifier = Classifier.open(model, resolver, modelOptions.options(), new ProgressBarListener(err))) {
+        try (Classifier classifier = modelOptions.open(model, resolver, modelOptions.options(), new ProgressBarListener(err))) {
             // Classify in slices so results appear while a large folder is still being worked through.
             List<Path> images = found.images();
             int slice = 64;

@@ -24,6 +24,9 @@ import picocli.CommandLine.Spec;
             ResultsCommand.class,
             StatusCommand.class,
             ResetCommand.class,
+            ServeCommand.class,
+            ControllerCommand.class,
+            DemoCommand.class,
             SimulateCommand.class,
             AutoComplete.GenerateCompletion.class
         },

@@ -1,7 +1,11 @@
 package dev.imgscale.cli;
 
+import dev.imgscale.classifier.Classifier;
 import dev.imgscale.classifier.ClassifierOptions;
 import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.classifier.Labels;
+import dev.imgscale.classifier.assets.AssetResolver;
+import dev.imgscale.classifier.assets.DownloadListener;
 import dev.imgscale.classifier.catalog.ModelCatalog;
 import dev.imgscale.classifier.catalog.ModelSpec;
 import dev.imgscale.classifier.decode.DecodeLimits;
@@ -20,7 +24,8 @@ public final class ModelOptions {
     @Option(names = "--preset", paramLabel = "NAME", description = "How to feed --model-file: torchvision or tflite-int8.")
     String preset;
 
-    @Option(names = "--engine", paramLabel = "NAME", defaultValue = "auto", description = "Inference engine: opencv or auto (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--engine", paramLabel = "NAME", defaultValue = "auto",
+            description = "Inference engine: opencv, onnxruntime or auto (ONNX models on ONNX Runtime, TFLite on OpenCV; default: ${DEFAULT-VALUE}).")
     String engine;
 
     @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "Inference threads (default: one per core).")
@@ -49,6 +54,19 @@ public final class ModelOptions {
             throw new ImgscaleException("--preset goes with --model-file; catalog models carry their own preprocessing.");
         }
         return catalog.model(model);
+    }
+
+    /**
+     * Loads {@code spec} (from {@link #spec}) with {@code options}: a catalog model through the
+     * resolver, a {@code --model-file} from its own path (the resolver looks files up by name in
+     * IMGSCALE_ASSETS and the cache, where a user's file is not); its labels come from the resolver.
+     */
+    public Classifier open(ModelSpec spec, AssetResolver resolver, ClassifierOptions options, DownloadListener listener) {
+        if (modelFile == null) {
+            return Classifier.open(spec, resolver, options, listener);
+        }
+        Labels labels = Labels.load(spec.labels(), resolver.resolve(spec.labels().asset(), listener));
+        return Classifier.open(spec, modelFile, labels, options);
     }
 
     public ClassifierOptions options() {

@@ -2,7 +2,11 @@ package dev.imgscale.cli;
 
 import dev.imgscale.classifier.ClassifierOptions;
 import dev.imgscale.daemon.stack.StackContext;
+import dev.imgscale.daemon.fleet.ObjectStoreWorkerBoard;
+import dev.imgscale.daemon.worker.InstanceIdentity;
 import dev.imgscale.daemon.worker.Worker;
+import dev.imgscale.daemon.worker.WorkerBeacon;
+import java.time.Clock;
 import dev.imgscale.daemon.worker.WorkerRuntime;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -48,19 +52,43 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--idle-exit", paramLabel = "SECONDS", description = "Exit after this long without work (a safety net for fleets).")
     Long idleExit;
 
+    @Option(names = "--worker-id", paramLabel = "ID|imds",
+            description = "Report to the controller under this fleet id (imds: this EC2 instance's id); also IMGSCALE_WORKER_ID.")
+    String workerId;
+
+    @Option(names = "--boot-delay", paramLabel = "SECONDS", defaultValue = "0", hidden = true,
+            description = "Wait this long first, like a booting instance (the local fleet's stand-in for boot time).")
+    double bootDelay;
+
     @Override
     public Integer call() throws InterruptedException {
+        String id = workerId != null ? workerId : root.env().get("IMGSCALE_WORKER_ID");
+        if ("imds".equals(id)) {
+            id = InstanceIdentity.fromImds(root.env());
+        }
+        if (bootDelay > 0) {
+            Thread.sleep((long) (bootDelay * 1000));
+        }
         try (StackContext stack = stackOptions.open(root.env())) {
             WorkerRuntime.Settings settings = WorkerRuntime.Settings.defaults()
                     .withModel(model)
                     .withClassifier(new ClassifierOptions(engine, threads, batch, 0, 5, null))
                     .withIdleExit(idleExit == null ? null : Duration.ofSeconds(idleExit))
-                    .withDownloadConcurrency(downloads);
+                    .withDownloadConcurrency(downloads)
+                    .withWorkerId(id);
             try (WorkerRuntime runtime = WorkerRuntime.open(stack.config(), stack.clients(), root.env(), settings,
                     new ProgressBarListener(spec.commandLine().getErr()))) {
                 runtime.installSignalHandlers();
                 Worker worker = runtime.worker();
-                worker.run();
+                if (id == null) {
+                    worker.run();
+                    return ExitCodes.OK;
+                }
+                // a fleet worker: report to the controller, and drain when it says so
+                try (WorkerBeacon beacon = new WorkerBeacon(worker, new ObjectStoreWorkerBoard(stack.output()), id, Clock.systemUTC())) {
+                    beacon.start(Duration.ofSeconds(2));
+                    worker.run();
+                }
                 return ExitCodes.OK;
             }
         }

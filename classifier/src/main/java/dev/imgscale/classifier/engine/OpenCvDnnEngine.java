@@ -41,6 +41,13 @@ public final class OpenCvDnnEngine implements Engine {
             net.close();
             throw new ImgscaleException("OpenCV DNN loaded an empty network from " + modelFile + ".");
         }
+        if (maxBatch > 1) {
+            // Measured with OpenCV 4.11: once a network whose layers were fused runs a different batch
+            // size, its outputs are wrong from then on (ResNet-18 logits off by up to 118). A worker's
+            // batches vary in size, so correctness wins over fusion's speed here; models limited to one
+            // image per pass (the TFLite ones) never change shape and keep it.
+            net.enableFusion(false);
+        }
         net.setPreferableBackend(opencv_dnn.DNN_BACKEND_OPENCV);
         net.setPreferableTarget(opencv_dnn.DNN_TARGET_CPU);
     }

@@ -10,7 +10,6 @@ import dev.imgscale.daemon.job.Keys;
 import dev.imgscale.daemon.job.ResultRecord;
 import dev.imgscale.daemon.port.ObjectStore;
 import dev.imgscale.daemon.port.QueueDepth;
-import dev.imgscale.daemon.port.WorkQueue;
 import dev.imgscale.daemon.stack.StackContext;
 import java.net.InetAddress;
 import java.time.Clock;
@@ -65,7 +64,7 @@ public final class JobClient {
         long start = clock.millis();
         String job = JobId.next(clock.instant());
         ObjectStore input = stack.input();
-        WorkQueue requests = stack.requests(); // fails early, before any upload, if the stack is missing
+        stack.requests(); // opens the queue: fails early, before any upload, if the stack is missing
         long totalBytes = items.stream().mapToLong(UploadItem::size).sum();
         listener.started(items.size(), totalBytes);
         List<String> stored = Collections.synchronizedList(new ArrayList<>());
@@ -76,14 +75,13 @@ public final class JobClient {
             List<Future<?>> futures = new ArrayList<>();
             for (UploadItem item : items) {
                 futures.add(pool.submit(() -> {
-                    String contentType = contentType(item.name());
-                    String error = retry("upload " + item.file(), () -> input.put(Keys.input(job, item.name()), item.file(), contentType));
+                    String error = retry("upload " + item.source(), () -> put(input, job, item));
                     if (error == null) {
                         stored.add(item.name());
                         bytes.addAndGet(item.size());
                         listener.uploaded(item);
                     } else {
-                        failures.add(new UploadReport.Failure(item.file().toString(), error));
+                        failures.add(new UploadReport.Failure(item.source(), error));
                         listener.failed(item, error);
                     }
                 }));
@@ -104,21 +102,107 @@ public final class JobClient {
         if (names.isEmpty()) {
             return new UploadReport(job, names, failures, 0, clock.millis() - start);
         }
-        JobManifest manifest = new JobManifest(JobManifest.VERSION, job, clock.millis(), source(), names);
-        String manifestError = retry("write the job manifest", () ->
-                stack.output().put(Keys.manifest(job), Json.bytes(manifest), "application/json"));
+        String manifestError = putManifest(job, clock.millis(), names);
         if (manifestError != null) {
             throw new ImgscaleException("The images of job " + job + " are stored but its manifest could not be written ("
                     + manifestError + "); no request was sent, so nothing will be processed. Try the upload again.");
         }
         listener.enqueueing(names.size());
-        List<String> bodies = new ArrayList<>(names.size());
+        enqueue(job, names);
+        return new UploadReport(job, names, failures, bytes.get(), clock.millis() - start);
+    }
+
+    // The steps of an upload, one at a time, for a caller that adds images to a job over time (the
+    // web tier). The order that keeps a job consistent is the one upload() follows: store the
+    // images, write a manifest that names them, and only then send their requests, because a worker
+    // drops a request whose job has no manifest.
+
+    /** A new job id; nothing is written until images are stored under it. */
+    public String newJob() {
+        return JobId.next(clock.instant());
+    }
+
+    /**
+     * Stores one image of a job in the input bucket, retrying transient failures with backoff.
+     *
+     * @throws ImgscaleException when it still fails
+     */
+    public void store(String job, UploadItem item) {
+        checkJob(job);
+        String error = retry("upload " + item.source(), () -> put(stack.input(), job, item));
+        if (error != null) {
+            throw new ImgscaleException("Could not store " + item.name() + " in bucket " + stack.input().name() + ": " + error);
+        }
+    }
+
+    /**
+     * Writes (or rewrites, as a job grows) the job's manifest naming {@code images}, retrying
+     * transient failures. Requests for an image may be sent once a manifest naming it is written.
+     *
+     * @throws ImgscaleException when it still fails
+     */
+    public void writeManifest(String job, long createdAt, List<String> images) {
+        checkJob(job);
+        String error = putManifest(job, createdAt, images);
+        if (error != null) {
+            throw new ImgscaleException("Could not write the manifest of job " + job + ": " + error);
+        }
+    }
+
+    /** Sends one request per image (in batches of ten); the images must be stored and named by the manifest. */
+    public void enqueue(String job, List<String> images) {
+        checkJob(job);
+        List<String> bodies = new ArrayList<>(images.size());
         long now = clock.millis();
-        for (String name : names) {
+        for (String name : images) {
             bodies.add(Json.write(ImageRequest.of(job, name, now)));
         }
-        requests.send(bodies);
-        return new UploadReport(job, names, failures, bytes.get(), clock.millis() - start);
+        stack.requests().send(bodies);
+    }
+
+    /** Deletes stored images that will not be queued after all (their job could not take them). */
+    public void discard(String job, List<String> images) {
+        checkJob(job);
+        List<String> keys = new ArrayList<>(images.size());
+        for (String name : images) {
+            keys.add(Keys.input(job, name));
+        }
+        deleteAll(stack.input(), keys);
+    }
+
+    /** The names of the job's images that have a result now: one listing, no result is read. */
+    public List<String> resultNames(String job) {
+        checkJob(job);
+        List<String> names = new ArrayList<>();
+        for (String key : stack.output().list(Keys.resultPrefix(job))) {
+            String name = Keys.nameOfResult(job, key);
+            if (name != null) {
+                names.add(name);
+            }
+        }
+        return names;
+    }
+
+    /** One image's result, if it exists and can be read. */
+    public Optional<ResultRecord> result(String job, String name) {
+        checkJob(job);
+        return readResult(job, Keys.result(job, name));
+    }
+
+    /** Writes the manifest with retries; null on success, else why not. */
+    private String putManifest(String job, long createdAt, List<String> images) {
+        JobManifest manifest = new JobManifest(JobManifest.VERSION, job, createdAt, source(), images);
+        return retry("write the job manifest", () -> stack.output().put(Keys.manifest(job), Json.bytes(manifest), "application/json"));
+    }
+
+    private static void put(ObjectStore store, String job, UploadItem item) {
+        String key = Keys.input(job, item.name());
+        String contentType = contentType(item.name());
+        if (item.bytes() != null) {
+            store.put(key, item.bytes(), contentType);
+        } else {
+            store.put(key, item.file(), contentType);
+        }
     }
 
     public Optional<JobManifest> manifest(String job) {

@@ -65,19 +65,21 @@ public final class BacklogPolicy implements ScalingPolicy {
         List<WorkerView> busy = s.in(WorkerPhase.BUSY);
         List<WorkerView> booting = s.in(WorkerPhase.BOOTING);
         List<WorkerView> draining = s.in(WorkerPhase.DRAINING);
-        int steady = s.arrivalRate() > 0 ? (int) Math.ceil(s.arrivalRate() * service / UTILISATION) : 0;
+        double stream = Math.max(s.arrivalRate(), s.finishRate());
+        int steady = stream > 0 ? (int) Math.ceil(stream * service / UTILISATION) : 0;
         // what may still be launched: every listed instance counts against the cap, terminated ones do not
         int room = Math.max(0, s.cap() - (s.count() - terminate.size()));
 
         if (backlog == 0) {
-            // the work has stopped when a worker has been idle several mean gaps between arrivals
-            double grace = s.arrivalRate() > 0 ? Math.min(20, Math.max(1, 3 / s.arrivalRate())) : 1;
+            // the work has stopped when every worker has been idle for two mean gaps between arrivals
+            // (1 to 10 s): fast after a burst, and a sparse stream does not drain between its images
+            double grace = stream > 0 ? Math.min(10, Math.max(1, 2 / stream)) : 1;
             boolean stopped = busy.isEmpty() && idle.stream().allMatch(w -> idleFor(w, s) >= grace);
             int keep = stopped ? 0 : Math.min(steady, s.cap());
             int serving = idle.size() + busy.size() + booting.size();
             if (serving <= keep) {
                 return decision(0, List.of(), List.of(), terminate,
-                        terminate.isEmpty() ? "queue empty; keeping " + serving + " for a steady " + fmt(s.arrivalRate()) + " images/s"
+                        terminate.isEmpty() ? "queue empty; keeping " + serving + " for a steady " + fmt(stream) + " images/s"
                                 : "queue empty; terminating " + terminate.size() + " drained/lost");
             }
             int excess = serving - keep;
@@ -91,7 +93,7 @@ public final class BacklogPolicy implements ScalingPolicy {
                 }
             }
             for (WorkerView w : byDrainPreference(idle, s)) {
-                if (excess > 0 && idleFor(w, s) >= grace) {
+                if (excess > 0 && (stopped || idleFor(w, s) >= grace)) {
                     drain.add(w.id());
                     excess--;
                 }

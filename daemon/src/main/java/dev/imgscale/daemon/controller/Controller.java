@@ -102,7 +102,10 @@ public final class Controller {
             byId.put(view.id(), view);
         }
         FleetSnapshot snapshot = new FleetSnapshot(now, depth.visible(), depth.inFlight(), views, serviceTime(statuses),
-                bootTime(instances, statuses), arrivalRate(statuses, depth.visible() + depth.inFlight(), now), settings.cap());
+                bootTime(instances, statuses), 0, 0, settings.cap());
+        double[] rates = rates(statuses, depth.visible() + depth.inFlight(), now);
+        snapshot = new FleetSnapshot(now, depth.visible(), depth.inFlight(), views, snapshot.serviceTime(), snapshot.bootTime(), rates[0],
+                rates[1], settings.cap());
         Decision decision = policy.decide(snapshot);
         if (decision.changesAnything()) {
             emit(now, ControllerEvent.Kind.DECIDE, null, null, 0, decision.reason());
@@ -238,11 +241,10 @@ public final class Controller {
     }
 
     /**
-     * Images per second arriving over the last half minute: those finished (from the workers'
-     * counters) plus the growth of the backlog. A burst being worked off arrives at 0/s, steady
-     * work at the rate it is finished.
+     * Over the last half minute: images per second arriving (finished, from the workers' counters,
+     * plus the backlog's growth: a burst being worked off arrives at 0/s) and finished.
      */
-    private double arrivalRate(Map<String, WorkerStatus> statuses, long backlog, Instant now) {
+    private double[] rates(Map<String, WorkerStatus> statuses, long backlog, Instant now) {
         Map<String, Long> processed = new HashMap<>();
         for (WorkerStatus s : statuses.values()) {
             processed.put(s.id(), s.processed());
@@ -257,10 +259,10 @@ public final class Controller {
         Object[] first = finished.peekFirst();
         double seconds = Duration.between((Instant) first[0], now).toMillis() / 1000.0;
         if (seconds < 1) {
-            return 0;
+            return new double[] {0, 0};
         }
-        long arrived = (finishedTotal - (long) first[1]) + (backlog - (long) first[2]);
-        return Math.max(0, arrived / seconds);
+        long done = finishedTotal - (long) first[1];
+        return new double[] {Math.max(0, (done + backlog - (long) first[2]) / seconds), done / seconds};
     }
 
     private String fleetState(FleetSnapshot s, Decision d, Instant now) {

@@ -12,11 +12,12 @@ import java.util.List;
  * @param inFlight     requests received and not yet deleted
  * @param serviceTime  measured time one worker takes per image (or the configured estimate)
  * @param bootTime     measured time from launch to a worker's first report (or the estimate)
- * @param arrivalRate  images per second completed recently across the fleet (0 when unknown)
+ * @param arrivalRate  images per second arriving recently: finished plus the backlog's growth (0 when unknown)
+ * @param finishRate   images per second finished recently across the fleet
  * @param cap          the most workers there may be
  */
 public record FleetSnapshot(Instant now, long visible, long inFlight, List<WorkerView> workers, Duration serviceTime,
-                            Duration bootTime, double arrivalRate, int cap) {
+                            Duration bootTime, double arrivalRate, double finishRate, int cap) {
     public FleetSnapshot {
         workers = List.copyOf(workers);
     }

@@ -20,11 +20,18 @@ import java.util.function.Function;
  * source such as SSM Parameter Store ({@code --config ssm:/imgscale/<stack>}).
  *
  * <p>Keys: {@code stack, region, profile, model, input-bucket, output-bucket, request-queue,
- * dead-letter-queue, result-queue, visibility-timeout} (seconds), {@code max-receives}.
+ * dead-letter-queue, result-queue, visibility-timeout} (seconds), {@code max-receives}, and the EC2
+ * fleet's keys ({@link dev.imgscale.daemon.fleet.Ec2FleetConfig#KEYS}).
  */
 public final class ConfigLoader {
-    public static final List<String> KEYS = List.of("stack", "region", "profile", "model", "input-bucket", "output-bucket",
-            "request-queue", "dead-letter-queue", "result-queue", "visibility-timeout", "max-receives");
+    public static final List<String> KEYS = keys();
+
+    private static List<String> keys() {
+        List<String> keys = new java.util.ArrayList<>(List.of("stack", "region", "profile", "model", "input-bucket", "output-bucket",
+                "request-queue", "dead-letter-queue", "result-queue", "visibility-timeout", "max-receives"));
+        keys.addAll(dev.imgscale.daemon.fleet.Ec2FleetConfig.KEYS);
+        return List.copyOf(keys);
+    }
 
     private ConfigLoader() {
     }

@@ -119,6 +119,10 @@ public final class Worker {
     private final AtomicLong left = new AtomicLong();
     private final AtomicLong cancelled = new AtomicLong();
     private final AtomicLong busyNanos = new AtomicLong();
+    /** What a controller reads from this worker's reports. */
+    private final java.util.concurrent.atomic.AtomicInteger inHand = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile long idleSince;
+    private volatile double msPerImage;
     private long reportedProcessed;
 
     public Worker(Classifier classifier, WorkQueue requests, WorkQueue results, ObjectStore input, ObjectStore output, Clock clock,
@@ -212,6 +216,21 @@ public final class Worker {
         return options;
     }
 
+    /** Requests held right now (received, not yet deleted or left). */
+    public int inHand() {
+        return inHand.get();
+    }
+
+    /** Epoch millis since when it has held nothing (0 before it starts polling). */
+    public long idleSince() {
+        return idleSince;
+    }
+
+    /** Recent wall time per image, batch time over batch size (0 until the first batch). */
+    public double msPerImage() {
+        return msPerImage;
+    }
+
     private boolean shuttingDown() {
         return shutdownRequested.isDone();
     }
@@ -219,6 +238,7 @@ public final class Worker {
     private void loop(ExecutorService poller, ExecutorService io, ScheduledExecutorService timer) {
         state.set(State.POLLING);
         long lastWork = clock.millis();
+        idleSince = lastWork;
         Duration backoff = null;
         while (!shuttingDown()) {
             Duration wait = options.pollWait();
@@ -254,8 +274,12 @@ public final class Worker {
             if (shuttingDown()) {
                 state.compareAndSet(State.WORKING, State.DRAINING);
             }
+            inHand.set(messages.size());
+            long started = System.nanoTime();
             try {
                 handle(messages, io, timer);
+                double perImage = (System.nanoTime() - started) / 1e6 / messages.size();
+                msPerImage = msPerImage == 0 ? perImage : 0.7 * msPerImage + 0.3 * perImage;
             } catch (RuntimeException e) {
                 // A bug, not a failure of S3 or SQS (those are handled per request): the requests
                 // were not deleted, so they come back and, if this repeats, go to the dead-letter queue.
@@ -263,7 +287,9 @@ public final class Worker {
                 LOG.error("A batch of {} request(s) failed; they will come back after the visibility timeout", messages.size(), e);
                 pause(FIRST_BACKOFF);
             }
+            inHand.set(0);
             lastWork = clock.millis();
+            idleSince = lastWork;
             state.compareAndSet(State.WORKING, State.POLLING);
         }
     }

@@ -1,0 +1,234 @@
+package dev.imgscale.cli;
+
+import dev.imgscale.classifier.assets.AssetResolver;
+import dev.imgscale.classifier.catalog.AssetSpec;
+import dev.imgscale.classifier.catalog.ModelCatalog;
+import dev.imgscale.daemon.aws.AwsClients;
+import dev.imgscale.daemon.client.ImageNames;
+import dev.imgscale.daemon.client.JobClient;
+import dev.imgscale.daemon.client.UploadItem;
+import dev.imgscale.daemon.client.UploadListener;
+import dev.imgscale.daemon.client.UploadReport;
+import dev.imgscale.daemon.controller.BacklogPolicy;
+import dev.imgscale.daemon.controller.Controller;
+import dev.imgscale.daemon.controller.ControllerEvent;
+import dev.imgscale.daemon.controller.ControllerLoop;
+import dev.imgscale.daemon.fleet.FileLease;
+import dev.imgscale.daemon.fleet.FleetInstance;
+import dev.imgscale.daemon.fleet.LocalProcessFleet;
+import dev.imgscale.daemon.fleet.ObjectStoreWorkerBoard;
+import dev.imgscale.daemon.local.LocalStack;
+import dev.imgscale.daemon.stack.ConfigLoader;
+import dev.imgscale.daemon.stack.FileParameterStore;
+import dev.imgscale.daemon.stack.StackConfig;
+import dev.imgscale.daemon.stack.StackContext;
+import dev.imgscale.daemon.stack.StackOpener;
+import dev.imgscale.daemon.stack.StackProvisioner;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code imgscale demo}: the whole system on this machine in one command: the local stack, a
+ * controller with a fleet of worker processes, an upload, the labels as they come, a summary, and
+ * nothing left running.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = {"Run the whole system on this machine: start the local stack and a controller with worker processes (0 up to --max),",
+            "upload DIR (default: the development images), print the labels as they come, then a summary; leaves nothing running."})
+final class DemoCommand implements Callable<Integer> {
+    @ParentCommand
+    ImgscaleCommand root;
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    VerboseMixin verbose;
+
+    @Mixin
+    OutputMixin output;
+
+    @Option(names = "--max", defaultValue = "4", paramLabel = "N", description = "The most workers (default: ${DEFAULT-VALUE}).")
+    int max;
+
+    @Option(names = "--target-latency", defaultValue = "10", paramLabel = "SECONDS",
+            description = "The controller's target for finishing the backlog (default: ${DEFAULT-VALUE}).")
+    double targetLatency;
+
+    @Parameters(arity = "0..1", paramLabel = "DIR", description = "A folder of images (default: the development images).")
+    Path dir;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        long start = System.nanoTime();
+        List<UploadItem> items = images(err);
+        Path home = Files.createTempDirectory("imgscale-demo");
+        Map<String, String> env = new HashMap<>(root.env());
+        env.put("IMGSCALE_HOME", home.toString());
+        LocalStack local = LocalStack.start(StackOpener.localDir(env), 0, 0);
+        ControllerLoop loop = null;
+        Thread loopThread = null;
+        LocalProcessFleet fleet = null;
+        Sampler sampler = null;
+        try (AwsClients clients = new AwsClients(local.settings())) {
+            StackConfig config = ConfigLoader.build(ConfigLoader.merge(List.of(), null), local.settings(), true, null);
+            new StackProvisioner(clients, new FileParameterStore(local.dataDir().resolve("params"))).init(config, Map.of());
+            local.writeState(StackOpener.localStateFile(env));
+            StackContext stack = new StackContext(config, clients);
+            fleet = new LocalProcessFleet(FleetWiring.localRegistry(env, config.names().stack()), config.names().stack(),
+                    FleetWiring.localWorkerCommand(stack, 0, 120), env, Clock.systemUTC());
+            err.printf("imgscale demo: local stack up (S3 %s, SQS %s); controller with up to %d worker processes%n", local.s3Endpoint(),
+                    local.sqsEndpoint(), max);
+            err.flush();
+            Controller controller = new Controller(fleet, () -> stack.requests().depth(), new ObjectStoreWorkerBoard(stack.output()),
+                    new BacklogPolicy(Duration.ofMillis((long) (targetLatency * 1000)), Duration.ofSeconds(10)), Clock.systemUTC(),
+                    new Controller.Settings(max, Duration.ofMillis(100), Duration.ofSeconds(3), Duration.ofSeconds(30), Duration.ofSeconds(90),
+                            false), e -> {
+                        if (e.kind() == ControllerEvent.Kind.LAUNCH || e.kind() == ControllerEvent.Kind.TERMINATE
+                                || e.kind() == ControllerEvent.Kind.DRAIN) {
+                            err.println("imgscale demo: controller: " + e.kind().name().toLowerCase(Locale.ROOT) + " " + e.worker());
+                            err.flush();
+                        }
+                    });
+            loop = new ControllerLoop(controller, new FileLease(home.resolve("controller.lock")), Duration.ofSeconds(1));
+            loopThread = new Thread(loop, "imgscale-demo-controller");
+            loopThread.start();
+            sampler = new Sampler(fleet);
+            sampler.start();
+
+            JobClient client = new JobClient(stack, Clock.systemUTC());
+            UploadReport report = client.upload(items, 8, UploadListener.NONE);
+            err.printf("imgscale demo: uploaded %d images as job %s%n", report.queued().size(), report.job());
+            err.flush();
+            ResultWriter writer = new ResultWriter(out, output.format());
+            JobClient.FollowOutcome outcome = client.follow(report.job(), writer::write, Duration.ofMillis(500), Duration.ofMinutes(20),
+                    () -> false);
+            writer.finish();
+            double labelled = (System.nanoTime() - start) / 1e9;
+            // the controller takes the fleet back to zero by itself; wait for it, then stop
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!fleet.list().isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(250);
+            }
+            double zero = (System.nanoTime() - start) / 1e9 - labelled;
+            sampler.stop();
+            err.printf(Locale.ROOT, "imgscale demo: %d images, %d failed, %.1f s to the last label; peak %d workers, %.0f worker-seconds; "
+                            + "fleet back to zero %.1f s after the last label%n", outcome.total(), outcome.failed(), labelled,
+                    sampler.peak.get(), sampler.workerSeconds(), zero);
+            err.flush();
+            return outcome.failed() > 0 ? ExitCodes.PARTIAL : outcome.complete() ? ExitCodes.OK : ExitCodes.INCOMPLETE;
+        } finally {
+            if (sampler != null) {
+                sampler.stop();
+            }
+            if (loop != null) {
+                loop.beginShutdown();
+                loopThread.join(10_000);
+            }
+            if (fleet != null) {
+                List<String> left = fleet.list().stream().map(FleetInstance::id).toList();
+                if (!left.isEmpty()) {
+                    fleet.terminate(left);
+                }
+            }
+            local.close();
+            deleteTree(home);
+        }
+    }
+
+    private List<UploadItem> images(PrintWriter err) throws IOException {
+        List<UploadItem> items = new ArrayList<>();
+        if (dir != null) {
+            UploadSources.Expanded expanded = UploadSources.expand(List.of(dir.toString()), null);
+            expanded.skipped().forEach(f -> err.println("imgscale demo: skipping " + f + ": not an image"));
+            return expanded.items();
+        }
+        AssetResolver resolver = AssetResolver.fromEnvironment(root.env());
+        ImageNames names = new ImageNames();
+        for (AssetSpec a : ModelCatalog.builtIn().dataset("dev-images")) {
+            Path file = resolver.resolve(a, new ProgressBarListener(err));
+            items.add(new UploadItem(file, names.unique(a.file()), Files.size(file)));
+        }
+        return items;
+    }
+
+    private static void deleteTree(Path root) {
+        try (Stream<Path> walk = Files.walk(root)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // a temp folder; the OS cleans it eventually
+                }
+            });
+        } catch (IOException ignored) {
+            // as above
+        }
+    }
+
+    /** Watches the fleet for the summary: peak workers and worker-seconds. */
+    private static final class Sampler {
+        final AtomicInteger peak = new AtomicInteger();
+        private final LocalProcessFleet fleet;
+        private final Map<String, Instant[]> lives = new HashMap<>();
+        private volatile boolean running = true;
+        private Thread thread;
+
+        Sampler(LocalProcessFleet fleet) {
+            this.fleet = fleet;
+        }
+
+        void start() {
+            thread = new Thread(() -> {
+                while (running) {
+                    List<FleetInstance> now = fleet.list();
+                    peak.accumulateAndGet(now.size(), Math::max);
+                    synchronized (lives) {
+                        for (FleetInstance i : now) {
+                            lives.computeIfAbsent(i.id(), k -> new Instant[] {i.launchedAt(), Instant.now()})[1] = Instant.now();
+                        }
+                    }
+                    try {
+                        Thread.sleep(200);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "imgscale-demo-sampler");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void stop() {
+            running = false;
+        }
+
+        double workerSeconds() {
+            synchronized (lives) {
+                return lives.values().stream().mapToDouble(l -> Duration.between(l[0], l[1]).toMillis() / 1000.0).sum();
+            }
+        }
+    }
+}
