@@ -53,7 +53,7 @@ final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", paramLabel = "N", description = "Random seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--price", defaultValue = "0.0832", paramLabel = "USD", description = "Hourly instance price (default: ${DEFAULT-VALUE}, an m7i.large).")
+    @Option(names = "--price", defaultValue = "0.0832", paramLabel = "USD", description = "Hourly instance price in USD (default: ${DEFAULT-VALUE}, a t3.large on demand in us-east-1).")
     double price;
 
     @Option(names = "--svg", defaultValue = "simulate.svg", paramLabel = "FILE", description = "Where to write the timeline (default: ${DEFAULT-VALUE}).")

@@ -13,8 +13,8 @@ import java.util.List;
  *       finish before a new one could boot.</li>
  *   <li>When work comes back, put draining workers back in service before launching new ones.</li>
  *   <li>Under steady load keep {@code ceil(rate x service / utilisation)} workers; drain a worker
- *       only after it has been idle a while (the hysteresis that stops flapping), and the ones
- *       that have used up their minimum billing first.</li>
+ *       only after it has been idle a while and has run its minimum billing (the hysteresis that
+ *       stops flapping: before then its time is paid for anyway).</li>
  *   <li>When the queue is empty and the work has stopped, drain every idle worker at once, so the
  *       fleet is back to zero within seconds of the last result.</li>
  *   <li>Never above the cap; never terminates a worker that holds messages: it drains it, and
@@ -71,9 +71,11 @@ public final class BacklogPolicy implements ScalingPolicy {
         int room = Math.max(0, s.cap() - (s.count() - terminate.size()));
 
         if (backlog == 0) {
-            // the work has stopped when every worker has been idle for two mean gaps between arrivals
-            // (1 to 10 s): fast after a burst, and a sparse stream does not drain between its images
-            double grace = stream > 0 ? Math.min(10, Math.max(1, 2 / stream)) : 1;
+            // the work has stopped when every worker has been idle for two mean gaps between arrivals, or
+            // half as long again as the longest recent pause that work came back from (1 to 30 s): fast
+            // after a burst, while work that arrives in clumps or sparsely does not drain between them
+            double gap = Math.max(stream > 0 ? 2 / stream : 0, 1.5 * seconds(s.quietGap()));
+            double grace = Math.min(30, Math.max(1, gap));
             boolean stopped = busy.isEmpty() && idle.stream().allMatch(w -> idleFor(w, s) >= grace);
             int keep = stopped ? 0 : Math.min(steady, s.cap());
             int serving = idle.size() + busy.size() + booting.size();
@@ -93,7 +95,7 @@ public final class BacklogPolicy implements ScalingPolicy {
                 }
             }
             for (WorkerView w : byDrainPreference(idle, s)) {
-                if (excess > 0 && (stopped || idleFor(w, s) >= grace)) {
+                if (excess > 0 && (stopped || (idleFor(w, s) >= grace && paidUp(w, s)))) {
                     drain.add(w.id());
                     excess--;
                 }
@@ -151,7 +153,7 @@ public final class BacklogPolicy implements ScalingPolicy {
             if (surplus <= 0) {
                 break;
             }
-            if (idleFor(w, s) >= seconds(scaleInIdle)) {
+            if (idleFor(w, s) >= seconds(scaleInIdle) && paidUp(w, s)) {
                 drain.add(w.id());
                 surplus--;
             }
@@ -213,6 +215,14 @@ public final class BacklogPolicy implements ScalingPolicy {
                 .comparing((WorkerView w) -> Duration.between(w.launchedAt(), s.now()).compareTo(MIN_BILLING) < 0)
                 .thenComparing(w -> w.idleSince() == null ? s.now() : w.idleSince())
                 .thenComparing(WorkerView::id)).toList();
+    }
+
+    /**
+     * Whether the worker has run its minimum billing: before that its time is paid for already, and
+     * draining it while work goes on would only mean paying for a new one's boot when work comes back.
+     */
+    private static boolean paidUp(WorkerView w, FleetSnapshot s) {
+        return Duration.between(w.launchedAt(), s.now()).compareTo(MIN_BILLING) >= 0;
     }
 
     private static double idleFor(WorkerView w, FleetSnapshot s) {

@@ -67,6 +67,8 @@ public final class Controller {
     private final Deque<Object[]> finished = new ArrayDeque<>();
     private Map<String, Long> lastProcessed = new HashMap<>();
     private long finishedTotal;
+    private Instant quietSince;
+    private final Deque<Instant[]> gaps = new ArrayDeque<>();
 
     public Controller(Fleet fleet, Supplier<QueueDepth> queue, WorkerBoard board, ScalingPolicy policy, Clock clock, Settings settings,
                       Consumer<ControllerEvent> events) {
@@ -102,10 +104,10 @@ public final class Controller {
             byId.put(view.id(), view);
         }
         FleetSnapshot snapshot = new FleetSnapshot(now, depth.visible(), depth.inFlight(), views, serviceTime(statuses),
-                bootTime(instances, statuses), 0, 0, settings.cap());
+                bootTime(instances, statuses), 0, 0, Duration.ZERO, settings.cap());
         double[] rates = rates(statuses, depth.visible() + depth.inFlight(), now);
         snapshot = new FleetSnapshot(now, depth.visible(), depth.inFlight(), views, snapshot.serviceTime(), snapshot.bootTime(), rates[0],
-                rates[1], settings.cap());
+                rates[1], quietGap(depth.visible() + depth.inFlight(), now), settings.cap());
         Decision decision = policy.decide(snapshot);
         if (decision.changesAnything()) {
             emit(now, ControllerEvent.Kind.DECIDE, null, null, 0, decision.reason());
@@ -213,6 +215,37 @@ public final class Controller {
         // a worker that has never worked has been idle since it started
         long idle = status.idleSince() > 0 ? status.idleSince() : status.startedAt() > 0 ? status.startedAt() : status.updatedAt();
         return new WorkerView(instance.id(), WorkerPhase.IDLE, 0, instance.launchedAt(), Instant.ofEpochMilli(idle));
+    }
+
+    /**
+     * The longest spell (under a minute) of an empty queue, in the last ten minutes, that ended with new work: work
+     * that pauses like this is not over when it pauses. Kept in memory only: after a restart it is
+     * zero until the next pause, which makes the policy quicker to drain, never unsafe.
+     */
+    private Duration quietGap(long backlog, Instant now) {
+        if (backlog == 0) {
+            if (quietSince == null) {
+                quietSince = now;
+            }
+        } else if (quietSince != null) {
+            // a pause of a minute or more is worth draining through: a new worker's boot costs less
+            // than keeping one idle that long (instances bill at least 60 s anyway)
+            if (Duration.between(quietSince, now).compareTo(Duration.ofSeconds(60)) < 0) {
+                gaps.addLast(new Instant[] {now, quietSince});
+            }
+            quietSince = null;
+        }
+        while (!gaps.isEmpty() && Duration.between(gaps.peekFirst()[0], now).compareTo(Duration.ofMinutes(10)) > 0) {
+            gaps.removeFirst();
+        }
+        Duration longest = Duration.ZERO;
+        for (Instant[] g : gaps) {
+            Duration d = Duration.between(g[1], g[0]);
+            if (d.compareTo(longest) > 0) {
+                longest = d;
+            }
+        }
+        return longest;
     }
 
     private Duration serviceTime(Map<String, WorkerStatus> statuses) {

@@ -14,10 +14,12 @@ import java.util.List;
  * @param bootTime     measured time from launch to a worker's first report (or the estimate)
  * @param arrivalRate  images per second arriving recently: finished plus the backlog's growth (0 when unknown)
  * @param finishRate   images per second finished recently across the fleet
+ * @param quietGap     the longest recent spell of an empty queue that ended with new work (zero if none): how
+ *                     long the work may pause without being over
  * @param cap          the most workers there may be
  */
 public record FleetSnapshot(Instant now, long visible, long inFlight, List<WorkerView> workers, Duration serviceTime,
-                            Duration bootTime, double arrivalRate, double finishRate, int cap) {
+                            Duration bootTime, double arrivalRate, double finishRate, Duration quietGap, int cap) {
     public FleetSnapshot {
         workers = List.copyOf(workers);
     }

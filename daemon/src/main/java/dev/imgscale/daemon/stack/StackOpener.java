@@ -80,8 +80,11 @@ public final class StackOpener {
             return new StackContext(ConfigLoader.build(values, state.settings(), true, null), clients);
         }
         AwsSettings aws = AwsSettings.fromEnvironment(env);
-        String region = request.flags().get("region");
-        String profile = request.flags().get("profile");
+        // flags, then the AWS environment (AWS_REGION, AWS_PROFILE), then the config file; never SSM,
+        // which needs them to be reached
+        Map<String, String> known = ConfigLoader.merge(layers, null);
+        String region = request.flags().get("region") != null || aws.region() != null ? request.flags().get("region") : known.get("region");
+        String profile = request.flags().get("profile") != null || aws.profile() != null ? request.flags().get("profile") : known.get("profile");
         if (region != null || profile != null) {
             aws = new AwsSettings(region != null ? region : aws.region(), profile != null ? profile : aws.profile(), aws.endpoints(),
                     aws.credentials(), aws.apiCallTimeout(), aws.apiCallAttemptTimeout(), aws.retryMode(), aws.s3PathStyle());

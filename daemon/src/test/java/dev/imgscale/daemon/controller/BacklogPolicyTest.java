@@ -14,7 +14,7 @@ class BacklogPolicyTest {
     final BacklogPolicy policy = BacklogPolicy.defaults();
 
     static FleetSnapshot snapshot(long visible, long inFlight, List<WorkerView> workers, double arrivalRate, int cap) {
-        return new FleetSnapshot(NOW, visible, inFlight, workers, Duration.ofMillis(300), Duration.ofSeconds(25), arrivalRate, arrivalRate, cap);
+        return new FleetSnapshot(NOW, visible, inFlight, workers, Duration.ofMillis(300), Duration.ofSeconds(25), arrivalRate, arrivalRate, Duration.ZERO, cap);
     }
 
     static WorkerView worker(String id, WorkerPhase phase, int inHand, int launchedSecondsAgo, Integer idleSecondsAgo) {
@@ -102,7 +102,7 @@ class BacklogPolicyTest {
     void should_drain_every_worker_once_all_have_idled_a_few_gaps_after_a_burst() {
         // 10 images/s were being finished; everyone idle for 2 s is 20 gaps: the work is over
         List<WorkerView> workers = List.of(worker("a", WorkerPhase.IDLE, 0, 300, 2), worker("b", WorkerPhase.IDLE, 0, 300, 2));
-        FleetSnapshot s = new FleetSnapshot(NOW, 0, 0, workers, Duration.ofMillis(300), Duration.ofSeconds(25), 0, 10.0, 19);
+        FleetSnapshot s = new FleetSnapshot(NOW, 0, 0, workers, Duration.ofMillis(300), Duration.ofSeconds(25), 0, 10.0, Duration.ZERO, 19);
         assertEquals(2, policy.decide(s).drain().size(), policy.decide(s).reason());
     }
 
