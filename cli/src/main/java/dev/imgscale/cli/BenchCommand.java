@@ -8,7 +8,28 @@ import dev.imgscale.classifier.catalog.AssetSpec;
 import dev.imgscale.classifier.catalog.ModelCatalog;
 import dev.imgscale.classifier.catalog.ModelSpec;
 import dev.imgscale.classifier.decode.ImageRejectedException;
+import dev.imgscale.classifier.Prediction;
+import dev.imgscale.daemon.aws.AwsClients;
+import dev.imgscale.daemon.client.JobClient;
+import dev.imgscale.daemon.client.UploadItem;
+import dev.imgscale.daemon.client.UploadListener;
+import dev.imgscale.daemon.client.UploadReport;
+import dev.imgscale.daemon.local.LocalStack;
+import dev.imgscale.daemon.stack.ConfigLoader;
+import dev.imgscale.daemon.stack.FileParameterStore;
+import dev.imgscale.daemon.stack.StackConfig;
+import dev.imgscale.daemon.stack.StackContext;
+import dev.imgscale.daemon.stack.StackProvisioner;
+import dev.imgscale.daemon.worker.Worker;
+import dev.imgscale.daemon.worker.WorkerOptions;
+import dev.imgscale.daemon.worker.WorkerRuntime;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.time.Clock;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.stream.Stream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,10 +57,14 @@ import picocli.CommandLine.Spec;
  * interleaved rounds, each figure being the median of its rounds, because the development machine
  * is shared: a burst of someone else's work then lands on every engine alike instead of on
  * whichever one happened to be running.
+ *
+ * <p>{@code bench pipeline} (see {@link Pipeline}) measures the worker end to end against the same
+ * classifier alone.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = BenchCommand.Pipeline.class,
         description = {"Measure a model on this machine: decode+preprocess ms/image, inference ms/image and images/s, after a warm-up.",
             "--engines all: every engine that can read the model side by side, at batch 1 and --batch.",
+            "bench pipeline --images N: one worker end to end against the embedded local stack, beside the classifier alone.",
             "Uses the development images (found through IMGSCALE_ASSETS or downloaded) unless given files or folders."})
 final class BenchCommand implements Callable<Integer> {
     @ParentCommand
@@ -357,5 +382,320 @@ final class BenchCommand implements Callable<Integer> {
             throw new ImgscaleException("None of the benchmark images could be decoded.");
         }
         return new Decoded(tensors, decodeNanos, decoded);
+    }
+
+    /**
+     * {@code imgscale bench pipeline --images N}: the worker end to end beside the classifier alone.
+     * Starts the embedded local stack in this process, uploads N images (copies of the development
+     * images, or of the files given), then runs one worker in this process, with the same classifier
+     * instance (engine, threads, batch), until every image has its result. Prints end-to-end
+     * images/s; classifier-only images/s on the same images, decoding then inferring one batch after
+     * the other on one thread as a worker without a pipeline would (timed before and after the
+     * worker, so that a change in the machine's load shows); inference alone; and the pipeline
+     * efficiency, end to end over classifier-only. A benchmark that prints figures, not a test.
+     */
+    @Command(name = "pipeline", mixinStandardHelpOptions = true,
+            description = {"One worker end to end: S3, SQS and the worker in this process, N images uploaded and classified.",
+                "Prints end-to-end images/s beside the classifier alone (decode, then infer, a batch at a time;",
+                "same engine, threads and batch, which is the worker's 10 unless --batch is given) and their ratio."})
+    static final class Pipeline implements Callable<Integer> {
+        @ParentCommand
+        BenchCommand parent;
+
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        VerboseMixin verbose;
+
+        @Mixin
+        ModelOptions modelOptions;
+
+        /** Images the worker classifies end to end before the rounds that count. */
+        private static final int WARM_UP_IMAGES = 200;
+
+        @Option(names = "--images", paramLabel = "N", defaultValue = "200", description = "Images to classify end to end (default: ${DEFAULT-VALUE}).")
+        int count;
+
+        @Option(names = "--rounds", paramLabel = "N", defaultValue = "3",
+                description = "Rounds of worker then classifier alone; figures are their medians (default: ${DEFAULT-VALUE}).")
+        int rounds;
+
+        @Option(names = "--downloads", paramLabel = "N", defaultValue = "0",
+                description = "The worker's concurrent downloads (default: the worker's, " + WorkerOptions.DEFAULT_DOWNLOAD_CONCURRENCY + ").")
+        int downloads;
+
+        @Parameters(arity = "0..*", paramLabel = "FILE|DIR", description = "Images to copy up to N (default: the development images).")
+        List<Path> paths = new ArrayList<>();
+
+        @Override
+        public Integer call() throws Exception {
+            if (count < 1 || rounds < 1) {
+                throw new ImgscaleException("--images and --rounds must be at least 1.");
+            }
+            if (!VerboseMixin.isVerbose()) {
+                // one line per batch would bury the figures; -v shows them
+                System.setProperty("org.slf4j.simpleLogger.log.dev.imgscale.daemon.worker", "warn");
+                System.setProperty("org.slf4j.simpleLogger.log.dev.imgscale.daemon.local", "warn");
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            Map<String, String> env = parent.root.env();
+            ModelCatalog catalog = ModelCatalog.builtIn();
+            AssetResolver resolver = AssetResolver.fromEnvironment(env);
+            ProgressBarListener progress = new ProgressBarListener(spec.commandLine().getErr());
+            List<Path> files = new ArrayList<>();
+            if (paths.isEmpty()) {
+                for (AssetSpec a : catalog.dataset("dev-images")) {
+                    files.add(resolver.resolve(a, progress));
+                }
+            } else {
+                files.addAll(ImageFiles.expand(paths).images());
+            }
+            List<UploadItem> items = new ArrayList<>(count);
+            List<byte[]> encoded = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                Path file = files.get(i % files.size());
+                byte[] bytes = Files.readAllBytes(file);
+                items.add(UploadItem.ofBytes(i + "/" + file.getFileName(), bytes));
+                encoded.add(bytes);
+            }
+            ModelSpec model = modelOptions.spec(catalog);
+            // the worker's own forward batch unless --batch is given (the shared option's default is bench's 8)
+            boolean batchGiven = spec.commandLine().getParseResult().hasMatchedOption("--batch");
+            ClassifierOptions base = modelOptions.options();
+            ClassifierOptions options = batchGiven ? base : base.withBatchSize(WorkerRuntime.DEFAULT_BATCH_SIZE);
+            // as a worker starts: ONNX Runtime's natives from the cache (and so made there, at bake time)
+            WorkerRuntime.useCachedNatives(model, options, env);
+            double loadBefore = loadAverage();
+            Path home = Files.createTempDirectory("imgscale-bench-pipeline");
+            try (Classifier classifier = modelOptions.open(model, resolver, options, progress);
+                 LocalStack local = LocalStack.start(home, 0, 0);
+                 AwsClients clients = new AwsClients(local.settings())) {
+                StackConfig config = ConfigLoader.build(ConfigLoader.merge(List.of(), null), local.settings(), true, null);
+                new StackProvisioner(clients, new FileParameterStore(local.dataDir().resolve("params"))).init(config, Map.of());
+                StackContext stack = new StackContext(config, clients);
+                // warm-up, for both measurements alike: the engine's first passes, and the JIT on the
+                // worker's paths (the SDK clients and the in-process S3 and SQS servers), whose first
+                // few hundred requests run slower than the rest (a first round after a warm-up of 100
+                // images was the slowest of three in most runs)
+                for (int i = 0; i < 2; i++) {
+                    classifierOnly(classifier, encoded.subList(0, Math.min(encoded.size(), options.batchSize())));
+                }
+                endToEnd(classifier, model, stack, items.subList(0, Math.min(items.size(), WARM_UP_IMAGES)));
+                // Rounds of: the classifier alone, then the worker, ..., then the classifier alone;
+                // each round's efficiency is the worker over the mean of the two classifier-only
+                // runs beside it, so that a change in the machine's load hits both sides alike.
+                List<Sequential> alone = new ArrayList<>();
+                List<EndToEnd> worker = new ArrayList<>();
+                alone.add(classifierOnly(classifier, encoded));
+                for (int r = 0; r < rounds; r++) {
+                    worker.add(endToEnd(classifier, model, stack, items));
+                    alone.add(classifierOnly(classifier, encoded));
+                }
+                double loadAfter = loadAverage();
+                out.printf(Locale.ROOT, "model                %s (%s, engine %s, %d threads, batch %d)%n", model.name(), model.format(),
+                        classifier.engineName(), classifier.engineThreads(), options.batchSize());
+                out.printf(Locale.ROOT, "machine              %d processors, Java %s; load average %.2f before, %.2f after%n",
+                        Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), loadBefore, loadAfter);
+                out.printf(Locale.ROOT, "images               %d per round (copies of %d files), %d labelled, %d errors%n", count,
+                        files.size(), worker.get(0).processed() - worker.get(0).failed(), worker.get(0).failed());
+                out.printf(Locale.ROOT, "worker               %s; worker, S3 and SQS in this process%n", worker.get(0).settings());
+                out.println();
+                out.printf(Locale.ROOT, "%-6s %11s %16s %15s %11s   %s%n", "round", "end to end", "classifier only", "inference only",
+                        "efficiency", "CPU ms/image: end to end (S3+SQS servers), classifier only");
+                out.printf(Locale.ROOT, "%-6s %11s %16s %15s %11s%n", "", "images/s", "images/s", "images/s", "");
+                double[] efficiency = new double[rounds];
+                double[] ofInference = new double[rounds];
+                double[] endToEnd = new double[rounds];
+                double[] sequential = new double[rounds];
+                double[] inference = new double[rounds];
+                for (int r = 0; r < rounds; r++) {
+                    Sequential before = alone.get(r);
+                    Sequential after = alone.get(r + 1);
+                    endToEnd[r] = worker.get(r).imagesPerSecond();
+                    sequential[r] = (before.imagesPerSecond() + after.imagesPerSecond()) / 2;
+                    inference[r] = (before.inferenceImagesPerSecond() + after.inferenceImagesPerSecond()) / 2;
+                    efficiency[r] = endToEnd[r] / sequential[r];
+                    ofInference[r] = endToEnd[r] / inference[r];
+                    out.printf(Locale.ROOT, "%-6d %11.1f %16.1f %15.1f %11.2f   %.1f (%.1f), %.1f%n", r + 1, endToEnd[r], sequential[r],
+                            inference[r], efficiency[r], worker.get(r).cpuMsPerImage(), worker.get(r).serverCpuMsPerImage(),
+                            (before.cpuMsPerImage() + after.cpuMsPerImage()) / 2);
+                }
+                double decodeMs = alone.stream().mapToDouble(Sequential::decodeMs).average().orElse(0);
+                double inferMs = alone.stream().mapToDouble(Sequential::inferMs).average().orElse(0);
+                out.println();
+                out.printf(Locale.ROOT, "end to end           %.1f images/s (median of %d rounds of %d images)%n", median(endToEnd), rounds,
+                        count);
+                out.printf(Locale.ROOT, "classifier only      %.1f images/s (decode %.2f + infer %.2f ms/image, one after the other)%n",
+                        median(sequential), decodeMs, inferMs);
+                out.printf(Locale.ROOT, "inference only       %.1f images/s%n", median(inference));
+                out.printf(Locale.ROOT, "pipeline efficiency  %.2f of classifier only, %.2f of inference only (medians; rounds %.2f-%.2f)%n",
+                        median(efficiency), median(ofInference), Arrays.stream(efficiency).min().orElse(0),
+                        Arrays.stream(efficiency).max().orElse(0));
+                out.flush();
+            } finally {
+                deleteTree(home);
+            }
+            return ExitCodes.OK;
+        }
+
+        /** The worker's run over the uploaded images. */
+        private record EndToEnd(long processed, long failed, double seconds, long cpuNanos, long serverCpuNanos, String settings) {
+            double serverCpuMsPerImage() {
+                return serverCpuNanos / 1e6 / processed;
+            }
+
+            double imagesPerSecond() {
+                return processed / seconds;
+            }
+
+            double cpuMsPerImage() {
+                return cpuNanos / 1e6 / processed;
+            }
+        }
+
+        /**
+         * Uploads the images as a new job (not timed), then runs a new worker with the classifier
+         * until every image has its result, timed from the worker's start.
+         */
+        private EndToEnd endToEnd(Classifier classifier, ModelSpec model, StackContext stack, List<UploadItem> items)
+                throws InterruptedException {
+            JobClient client = new JobClient(stack, Clock.systemUTC());
+            UploadReport report = client.upload(items, 8, UploadListener.NONE);
+            if (!report.failures().isEmpty()) {
+                throw new ImgscaleException("Could not upload " + report.failures().size() + " image(s) to the local stack: "
+                        + report.failures().get(0).reason());
+            }
+            WorkerOptions workerOptions = WorkerOptions.defaults(stack.config()).withModel(model.name()).withWorkerId("bench");
+            if (downloads > 0) {
+                workerOptions = workerOptions.withDownloadConcurrency(downloads);
+            }
+            Worker worker = new Worker(classifier, stack.requests(), stack.results(), stack.input(), stack.output(), Clock.systemUTC(),
+                    workerOptions);
+            Thread thread = new Thread(worker::run, "imgscale-bench-worker");
+            long cpu0 = processCpuNanos();
+            long server0 = serverCpuNanos();
+            long t0 = System.nanoTime();
+            thread.start();
+            long deadline = t0 + java.time.Duration.ofMinutes(30).toNanos();
+            while (worker.processed() < items.size() && thread.isAlive()) {
+                if (System.nanoTime() > deadline) {
+                    throw new ImgscaleException("The worker did not finish " + items.size() + " images within 30 minutes.");
+                }
+                Thread.sleep(2);
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            long cpu = processCpuNanos() - cpu0;
+            long serverCpu = serverCpuNanos() - server0;
+            worker.beginShutdown();
+            worker.awaitShutdown(java.time.Duration.ofMinutes(1));
+            int results = client.resultNames(report.job()).size();
+            if (results != items.size() || worker.processed() != items.size()) {
+                throw new ImgscaleException("The worker finished " + worker.processed() + " of " + items.size() + " images with "
+                        + results + " results (left " + worker.left() + "); the figure would be wrong.");
+            }
+            String settings = String.format(Locale.ROOT, "%d requests per poll, %d downloads at once, decoding %s; %d batches per round",
+                    workerOptions.maxMessages(), workerOptions.downloadConcurrency(), worker.decoding(), worker.batches());
+            return new EndToEnd(worker.processed(), worker.failed(), seconds, cpu, serverCpu, settings);
+        }
+
+        /** The classifier alone over the same images: decode a batch on this thread, infer it, and so on. */
+        private record Sequential(int images, long decodeNanos, long inferNanos, long cpuNanos) {
+            double cpuMsPerImage() {
+                return cpuNanos / 1e6 / images;
+            }
+
+            double imagesPerSecond() {
+                return images * 1e9 / (decodeNanos + inferNanos);
+            }
+
+            double inferenceImagesPerSecond() {
+                return images * 1e9 / inferNanos;
+            }
+
+            double decodeMs() {
+                return decodeNanos / 1e6 / images;
+            }
+
+            double inferMs() {
+                return inferNanos / 1e6 / images;
+            }
+        }
+
+        private static Sequential classifierOnly(Classifier classifier, List<byte[]> encoded) {
+            int batch = classifier.options().batchSize();
+            long decodeNanos = 0;
+            long inferNanos = 0;
+            int images = 0;
+            long cpu0 = processCpuNanos();
+            for (int start = 0; start < encoded.size(); start += batch) {
+                long t0 = System.nanoTime();
+                List<float[]> tensors = new ArrayList<>(batch);
+                for (byte[] bytes : encoded.subList(start, Math.min(encoded.size(), start + batch))) {
+                    try {
+                        tensors.add(classifier.prepare(bytes));
+                    } catch (ImageRejectedException e) {
+                        // the worker writes an error result for it; no inference either way
+                    }
+                }
+                long t1 = System.nanoTime();
+                List<List<Prediction>> labels = classifier.infer(tensors);
+                long t2 = System.nanoTime();
+                decodeNanos += t1 - t0;
+                inferNanos += t2 - t1;
+                images += labels.size();
+            }
+            if (images == 0) {
+                throw new ImgscaleException("None of the benchmark images could be decoded.");
+            }
+            return new Sequential(images, decodeNanos, inferNanos, processCpuNanos() - cpu0);
+        }
+
+        /**
+         * CPU time this process has used (every thread, the in-process S3 and SQS included): unlike
+         * wall time, it does not depend on how much of the machine other work takes.
+         */
+        private static long processCpuNanos() {
+            if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+                return os.getProcessCpuTime();
+            }
+            return 0;
+        }
+
+        /**
+         * CPU time of the live threads of the in-process S3 and SQS servers (S3Proxy's Jetty,
+         * ElasticMQ's Pekko): work that a worker on EC2 leaves to AWS, but that here takes the
+         * same two cores as the worker. A server thread that ended meanwhile is not counted, so
+         * this is a floor.
+         */
+        private static long serverCpuNanos() {
+            java.lang.management.ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+            long sum = 0;
+            for (java.lang.management.ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds())) {
+                if (info != null && (info.getThreadName().startsWith("S3Proxy") || info.getThreadName().startsWith("elasticmq"))) {
+                    long t = threads.getThreadCpuTime(info.getThreadId());
+                    sum += Math.max(0, t);
+                }
+            }
+            return sum;
+        }
+
+        private static double loadAverage() {
+            return ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        }
+
+        private static void deleteTree(Path root) {
+            try (Stream<Path> walk = Files.walk(root)) {
+                walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+                    try {
+                        Files.deleteIfExists(p);
+                    } catch (IOException ignored) {
+                        // a temp folder; the OS cleans it eventually
+                    }
+                });
+            } catch (IOException ignored) {
+                // as above
+            }
+        }
     }
 }

@@ -19,13 +19,18 @@ import dev.imgscale.daemon.port.WorkQueue;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -34,17 +39,19 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The worker daemon's loop: long-polls the request queue, downloads and decodes a batch of images
+ * The worker daemon: long-polls the request queue, downloads and decodes each batch of images
  * concurrently, classifies the good ones in one call, writes one result object per request to the
  * output bucket, publishes the results on the result queue, and only then deletes the requests.
  *
@@ -64,27 +71,74 @@ import org.slf4j.LoggerFactory;
  * request overwrites the same object: each image has one result however often it is processed,
  * including when a worker is killed between writing results and deleting requests.
  *
- * <p>While a batch is in hand a heartbeat extends the requests' visibility every third of the
- * visibility timeout. The loop's state changes on the loop's own thread, except that
- * {@link #beginShutdown()} marks a batch in hand as DRAINING. Shutdown: {@link #beginShutdown()}
- * stops receiving at once (a long poll under way is abandoned, and requests it still brings are
- * made visible again), the batch in hand is finished, then {@link #run()} returns and the state
- * is STOPPED. An idle worker so stops within moments, which scaling a fleet to zero relies on.
+ * <p><b>The pipeline.</b> Batches (one receive each, up to ten requests) go through three stages,
+ * each on its own thread, joined by hand-offs that hold nothing ({@link SynchronousQueue}s):
+ * <pre>
+ *   receive thread:  poll → parse, check jobs → download (io pool) ─────────────────────────┐ hand-off
+ *   run() thread:    decode (decode pool, in parallel) → infer (the engine)  ◄───────────────┘ ─┐ hand-off
+ *   finish thread:   write results (io pool) → publish → stop heartbeat → delete → count  ◄──────┘
+ * </pre>
+ * So while batch n is classified, batch n+1 is received and downloaded and batch n-1's results
+ * are written, published and its requests deleted: the network waits overlap the engine. The CPU
+ * work, decoding and inference, takes turns on all the cores, because a decoder running beside an
+ * engine that already has a thread per core slows every forward pass more than it saves (see
+ * {@link #decodeAhead(int, int)}); when the engine is given fewer threads than there are cores,
+ * images are decoded in the receive stage instead, on the cores the engine leaves free. A stage hands a batch on only when the
+ * next stage takes it, so at most three batches (30 requests) are held at once, one per stage: the
+ * receive thread polls again only after handing its batch to the classifier, which keeps the
+ * requests it takes early from the other workers to one batch. Each batch moves through the
+ * explicit {@link Stage}s.
+ *
+ * <p>Invariants, whatever the stage:
+ * <ul>
+ *   <li>a request is deleted only after its result object is written and published (all in the
+ *       finish stage, in that order, for the whole batch);</li>
+ *   <li>every request held, including those received early for the next batch, has its visibility
+ *       extended by the batch's heartbeat (every third of the visibility timeout, from the moment
+ *       it is received) until its batch is deleted or left; the heartbeat is stopped, with no
+ *       extension under way, before the deletes;</li>
+ *   <li>{@link #inHand()} counts every request from its receive to its delete (or until it is left
+ *       to come back).</li>
+ * </ul>
+ *
+ * <p>Shutdown: {@link #beginShutdown()} stops receiving at once (a long poll under way is abandoned,
+ * and requests it still brings are made visible again), and <em>everything already received is
+ * finished</em>, including a batch received early for the next round: its images are downloaded
+ * and likely decoded already, so finishing it (at most two batch times) is cheaper for the fleet
+ * than handing it back, and there is one rule, "received means finished or left", instead of two.
+ * Then {@link #run()} returns and the state is STOPPED. An idle worker so stops within moments,
+ * which scaling a fleet to zero relies on.
  */
 @ThreadSafe
 public final class Worker {
-    /** Where the worker is in its loop. */
+    /** Where the worker is, as reported to the controller. */
     public enum State {
         /** Constructed; {@link #run()} has not begun. */
         STARTING,
-        /** Waiting on the request queue. */
+        /** Waiting on the request queue, holding nothing. */
         POLLING,
-        /** Handling a batch of requests. */
+        /** Holding requests in some stage of the pipeline. */
         WORKING,
-        /** Handling the last batch: shutdown has begun and no more requests will be received. */
+        /** Shutdown has begun: no more requests will be received; those held are being finished. */
         DRAINING,
         /** {@link #run()} has returned. */
         STOPPED
+    }
+
+    /** Where a batch is in the pipeline; a batch only moves forward. */
+    public enum Stage {
+        /** Received; being parsed and its images downloaded (and decoded, when decoding ahead) on the receive thread. */
+        PREPARING,
+        /** Downloaded, waiting for the classify stage to take it: a batch received early for the next round. */
+        PREPARED,
+        /** Being decoded (unless decoded ahead) and classified. */
+        CLASSIFYING,
+        /** Classified, waiting for the finish thread to take it. */
+        CLASSIFIED,
+        /** Results being written and published, then the requests deleted. */
+        FINISHING,
+        /** Deleted (or left to come back): no longer held. */
+        DONE
     }
 
     /** Error code of a result whose image is not in the input bucket. */
@@ -96,6 +150,8 @@ public final class Worker {
     private static final Duration TOTALS_EVERY = Duration.ofMinutes(1);
     private static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+    /** Passed down the hand-offs after the last batch: the stage that takes it passes it on and ends. */
+    private final Batch end = new Batch(List.of());
 
     private final Classifier classifier;
     private final WorkQueue requests;
@@ -104,25 +160,44 @@ public final class Worker {
     private final ObjectStore output;
     private final Clock clock;
     private final WorkerOptions options;
-    /** Bounds the decoded images alive at once (each may be 150 MB) to the classifier's decode threads. */
+    /**
+     * Whether images are decoded in the receive stage, beside the engine, rather than in the
+     * classify stage just before inference: see {@link #decodeAhead(int, int)}.
+     */
+    private final boolean decodeAhead;
+    /** Bounds the decoded images alive at once (each may be 150 MB) and the decoders running at once. */
     private final Semaphore decodeSlots;
 
-    private final AtomicReference<State> state = new AtomicReference<>(State.STARTING);
+    /** STARTING, POLLING (running) or STOPPED; {@link #state()} derives the rest. */
+    private final AtomicReference<State> phase = new AtomicReference<>(State.STARTING);
     private final AtomicBoolean ran = new AtomicBoolean();
     /** Completed by {@link #beginShutdown()}; a poll under way is raced against it. */
     private final CompletableFuture<Void> shutdownRequested = new CompletableFuture<>();
+    /** Completed when the first receive is issued, with the model loaded: how fast start is measured. */
+    private final CompletableFuture<Long> firstPoll = new CompletableFuture<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
+    /** Prepared batches, from the receive thread to the classifier; holds nothing, so it bounds the read-ahead. */
+    private final BlockingQueue<Batch> toClassify = new SynchronousQueue<>();
+    /** Classified batches, from the classifier to the finish thread. */
+    private final BlockingQueue<Batch> toFinish = new SynchronousQueue<>();
+    /** Every batch received and not yet done: what the heartbeat covers and inHand counts. */
+    private final Set<Batch> held = ConcurrentHashMap.newKeySet();
 
     private final AtomicLong processed = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
+    private final AtomicLong received = new AtomicLong();
     private final AtomicLong left = new AtomicLong();
     private final AtomicLong cancelled = new AtomicLong();
     private final AtomicLong busyNanos = new AtomicLong();
-    /** What a controller reads from this worker's reports. */
-    private final java.util.concurrent.atomic.AtomicInteger inHand = new java.util.concurrent.atomic.AtomicInteger();
+    /** Requests held right now, in any stage: what a controller reads from this worker's reports. */
+    private final AtomicInteger inHand = new AtomicInteger();
     private volatile long idleSince;
     private volatile double msPerImage;
+    /** System.nanoTime() when the finish thread last finished a batch, 0 before the first. */
+    private volatile long lastFinishNanos;
+    /** Clock millis of the last receive that brought requests or the last batch finished: the idle exit counts from it. */
+    private volatile long lastWork;
     private long reportedProcessed;
 
     public Worker(Classifier classifier, WorkQueue requests, WorkQueue results, ObjectStore input, ObjectStore output, Clock clock,
@@ -134,12 +209,39 @@ public final class Worker {
         this.output = Objects.requireNonNull(output, "output");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.options = Objects.requireNonNull(options, "options");
-        this.decodeSlots = new Semaphore(Math.max(1, classifier.options().decodeThreads()));
+        int processors = Runtime.getRuntime().availableProcessors();
+        int engineThreads = classifier.engineThreads();
+        this.decodeAhead = decodeAhead(engineThreads, processors);
+        int decoders = Math.max(1, classifier.options().decodeThreads());
+        this.decodeSlots = new Semaphore(decodeAhead ? Math.max(1, Math.min(decoders, processors - engineThreads)) : decoders);
     }
 
     /**
-     * Runs the loop on the calling thread until {@link #beginShutdown()} or the idle exit. A
-     * worker runs once.
+     * Whether to decode the next batch beside the engine (in the receive stage) rather than in the
+     * classify stage, in parallel, just before each inference. Only when the engine leaves cores
+     * free (fewer inference threads than processors, e.g. {@code --threads 1}): otherwise a decoder
+     * running beside the engine takes a core from one of its threads, and since the engine splits
+     * each operator evenly over its threads, the whole pass then waits for the slowed one. Measured
+     * on 2 cores (MobileNetV2 int8 on OpenCV DNN, 2 threads, under other load): decoding beside the
+     * engine slowed inference from about 22 to 36 ms/image, which ate what the overlap saved; the
+     * two ways came out the same within the noise (0.65-0.87 of the classifier alone decoding beside
+     * the engine, 0.71-0.80 decoding before each inference, four runs each of
+     * {@code imgscale bench pipeline}), so the simpler one stands: the CPU work takes turns on all
+     * the cores. Downloads, result writes, publishing and deletes overlap the engine either way: they
+     * wait on the network, not the cores. The system property {@code imgscale.worker.decodeAhead}
+     * ({@code true} or {@code false}) overrides the rule, to measure one way against the other.
+     */
+    static boolean decodeAhead(int engineThreads, int processors) {
+        String forced = System.getProperty("imgscale.worker.decodeAhead");
+        if (forced != null) {
+            return Boolean.parseBoolean(forced);
+        }
+        return engineThreads > 0 && engineThreads < processors;
+    }
+
+    /**
+     * Runs the pipeline until {@link #beginShutdown()} or the idle exit, the classify stage on the
+     * calling thread. A worker runs once.
      */
     public void run() {
         if (!ran.compareAndSet(false, true)) {
@@ -149,19 +251,42 @@ public final class Worker {
         ExecutorService poller = Executors.newSingleThreadExecutor(daemonThreads("imgscale-worker-poll"));
         ExecutorService io = Executors.newFixedThreadPool(options.downloadConcurrency(), daemonThreads("imgscale-worker-io"));
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(daemonThreads("imgscale-worker-timer"));
+        ExecutorService decoders = Executors.newFixedThreadPool(decodeSlots.availablePermits(), daemonThreads("imgscale-worker-decode"));
         long every = TOTALS_EVERY.toMillis();
         timer.scheduleAtFixedRate(this::logTotals, every, every, TimeUnit.MILLISECONDS);
-        LOG.info("Worker {} polling {} with model {} ({} engine): {} requests per poll, visibility {} s{}", options.workerId(),
-                requests.name(), options.model(), classifier.engineName(), options.maxMessages(), options.visibility().toSeconds(),
+        LOG.info("Worker {} polling {} with model {} ({} engine, {} threads, batch {}): {} requests per poll, {} downloads and {} "
+                        + "decode(s) at once{}, visibility {} s{}", options.workerId(), requests.name(), options.model(),
+                classifier.engineName(), classifier.engineThreads(), classifier.options().batchSize(), options.maxMessages(),
+                options.downloadConcurrency(), decodeSlots.availablePermits(), decodeAhead ? " beside the engine" : " before each inference",
+                options.visibility().toSeconds(),
                 options.idleExit() == null ? "" : ", idle exit after " + options.idleExit().toSeconds() + " s");
+        Thread receiver = daemonThreads("imgscale-worker-receive").newThread(() -> receiveLoop(poller, io, timer));
+        Thread finisher = daemonThreads("imgscale-worker-finish").newThread(() -> finishLoop(io));
+        boolean clean = false;
         try {
-            loop(poller, io, timer);
+            lastWork = clock.millis();
+            idleSince = lastWork;
+            phase.set(State.POLLING);
+            receiver.start();
+            finisher.start();
+            classifyLoop(decoders);
+            joinUninterruptibly(receiver);
+            joinUninterruptibly(finisher);
+            clean = true;
         } finally {
+            if (!clean) {
+                // An Error in the classify stage: stop the other stages rather than leave them blocked
+                // on a hand-off forever. What they hold is left to come back.
+                beginShutdown();
+                receiver.interrupt();
+                finisher.interrupt();
+            }
             // Not shutdownNow: an abandoned poll should finish, so that what it brings is released.
             poller.shutdown();
             timer.shutdownNow();
             io.shutdownNow();
-            state.set(State.STOPPED);
+            decoders.shutdownNow();
+            phase.set(State.STOPPED);
             LOG.info("Worker {} stopped: {} images ({} errors) in {} batches, {} left for redelivery, {} dropped", options.workerId(),
                     processed.get(), failed.get(), batches.get(), left.get(), cancelled.get());
             stopped.countDown();
@@ -169,13 +294,12 @@ public final class Worker {
     }
 
     /**
-     * Stops receiving requests; the batch in hand is finished (results written, requests deleted)
-     * before {@link #run()} returns. Safe to call from any thread (a signal handler), any number of
-     * times.
+     * Stops receiving requests; every request already received is finished (results written,
+     * requests deleted) before {@link #run()} returns, including those received early for the next
+     * batch. Safe to call from any thread (a signal handler), any number of times.
      */
     public void beginShutdown() {
         shutdownRequested.complete(null);
-        state.compareAndSet(State.WORKING, State.DRAINING);
     }
 
     /** Waits for {@link #run()} to return; true when it has. */
@@ -183,8 +307,27 @@ public final class Worker {
         return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    /**
+     * STARTING, STOPPED, or while running: DRAINING once shutdown has begun, else WORKING while it
+     * holds requests in any stage and POLLING when it holds none.
+     */
     public State state() {
-        return state.get();
+        State p = phase.get();
+        if (p != State.POLLING) {
+            return p;
+        }
+        if (shuttingDown()) {
+            return State.DRAINING;
+        }
+        return inHand.get() > 0 ? State.WORKING : State.POLLING;
+    }
+
+    /**
+     * Completes with the epoch millis of the first receive, issued once the model is loaded and the
+     * pipeline running: the end of a worker's start.
+     */
+    public CompletableFuture<Long> firstPoll() {
+        return firstPoll;
     }
 
     /** Requests finished with a result (labels or an error), written and published. */
@@ -197,9 +340,14 @@ public final class Worker {
         return failed.get();
     }
 
-    /** Batches handled. */
+    /** Batches finished (or left whole). */
     public long batches() {
         return batches.get();
+    }
+
+    /** Requests received, each delivery counted. */
+    public long received() {
+        return received.get();
     }
 
     /** Receives that ended without deleting the request, which will come back (or go to the dead-letter queue). */
@@ -216,9 +364,23 @@ public final class Worker {
         return options;
     }
 
-    /** Requests held right now (received, not yet deleted or left). */
+    /** How images are decoded, for reports: "N at once before each inference" or "N at once beside the engine". */
+    public String decoding() {
+        return decodeSlots.availablePermits() + " at once " + (decodeAhead ? "beside the engine" : "before each inference");
+    }
+
+    /** Requests held right now, in any stage (received, not yet deleted or left). */
     public int inHand() {
         return inHand.get();
+    }
+
+    /** The requests held right now in each stage (stages holding none are left out). */
+    public Map<Stage, Integer> pipeline() {
+        Map<Stage, Integer> out = new EnumMap<>(Stage.class);
+        for (Batch b : held) {
+            out.merge(b.stage, b.messages.size(), Integer::sum);
+        }
+        return out;
     }
 
     /** Epoch millis since when it has held nothing (0 before it starts polling). */
@@ -226,7 +388,11 @@ public final class Worker {
         return idleSince;
     }
 
-    /** Recent wall time per image, batch time over batch size (0 until the first batch). */
+    /**
+     * Recent wall time per image as the pipeline delivers them: the time from the previous batch's
+     * finish (or this batch's receive, if later) to this batch's finish, over its size; smoothed.
+     * 0 until the first batch.
+     */
     public double msPerImage() {
         return msPerImage;
     }
@@ -235,62 +401,255 @@ public final class Worker {
         return shutdownRequested.isDone();
     }
 
-    private void loop(ExecutorService poller, ExecutorService io, ScheduledExecutorService timer) {
-        state.set(State.POLLING);
-        long lastWork = clock.millis();
-        idleSince = lastWork;
-        Duration backoff = null;
-        while (!shuttingDown()) {
-            Duration wait = options.pollWait();
-            if (options.idleExit() != null) {
-                long remaining = options.idleExit().toMillis() - (clock.millis() - lastWork);
-                if (remaining <= 0) {
-                    LOG.info("No request for {} s; exiting (idle exit)", options.idleExit().toSeconds());
+    // ---- stage 1: receive, download, decode ----------------------------------------------------
+
+    private void receiveLoop(ExecutorService poller, ExecutorService io, ScheduledExecutorService timer) {
+        try {
+            Duration backoff = null;
+            while (!shuttingDown()) {
+                Duration wait = options.pollWait();
+                if (options.idleExit() != null) {
+                    long remaining = options.idleExit().toMillis() - (clock.millis() - lastWork);
+                    if (remaining <= 0 && inHand.get() == 0) {
+                        LOG.info("No request for {} s; exiting (idle exit)", options.idleExit().toSeconds());
+                        return;
+                    }
+                    if (remaining < wait.toMillis()) {
+                        // while later stages still hold a batch, poll at least a second at a time
+                        wait = Duration.ofMillis(inHand.get() > 0 ? Math.max(remaining, 1000) : Math.max(remaining, 0));
+                    }
+                }
+                List<QueueMessage> messages;
+                try {
+                    firstPoll.complete(clock.millis());
+                    messages = poll(poller, wait);
+                    backoff = null;
+                } catch (RuntimeException e) {
+                    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+                    backoff = backoff == null ? FIRST_BACKOFF : min(backoff.multipliedBy(2), MAX_BACKOFF);
+                    LOG.warn("Cannot receive from {} ({}); trying again in {} s", requests.name(), cause.toString(), backoff.toSeconds());
+                    pause(backoff);
+                    continue;
+                }
+                if (messages == null) {
                     return;
                 }
-                if (remaining < wait.toMillis()) {
-                    wait = Duration.ofMillis(remaining);
+                if (messages.isEmpty()) {
+                    continue;
+                }
+                Batch batch = hold(messages, timer);
+                try {
+                    prepare(batch, io);
+                } catch (RuntimeException e) {
+                    abandon(batch, "while " + batch.stage.name().toLowerCase(Locale.ROOT), e);
+                    continue;
+                }
+                batch.stage = Stage.PREPARED;
+                batch.preparedNanos = System.nanoTime();
+                try {
+                    toClassify.put(batch);
+                } catch (InterruptedException e) {
+                    // run() interrupts this stage only when the classify stage has failed: stop
+                    abandon(batch, "the classify stage failed", null);
+                    Thread.currentThread().interrupt();
+                    return;
                 }
             }
-            List<QueueMessage> messages;
+        } finally {
             try {
-                messages = poll(poller, wait);
-                backoff = null;
-            } catch (RuntimeException e) {
-                Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-                backoff = backoff == null ? FIRST_BACKOFF : min(backoff.multipliedBy(2), MAX_BACKOFF);
-                LOG.warn("Cannot receive from {} ({}); trying again in {} s", requests.name(), cause.toString(), backoff.toSeconds());
-                pause(backoff);
-                continue;
+                toClassify.put(end);
+            } catch (InterruptedException e) {
+                // the classify stage has failed and takes nothing more
+                Thread.currentThread().interrupt();
             }
-            if (messages == null) {
+        }
+    }
+
+    /** Takes the received requests into the worker's hands: counted, and kept invisible from now on. */
+    private Batch hold(List<QueueMessage> messages, ScheduledExecutorService timer) {
+        Batch batch = new Batch(messages);
+        held.add(batch);
+        inHand.addAndGet(messages.size());
+        received.addAndGet(messages.size());
+        lastWork = clock.millis();
+        long beat = Math.max(1, options.heartbeat().toMillis());
+        batch.heartbeat = timer.scheduleWithFixedDelay(batch::extend, beat, beat, TimeUnit.MILLISECONDS);
+        return batch;
+    }
+
+    private void prepare(Batch batch, ExecutorService io) {
+        for (QueueMessage m : batch.messages) {
+            batch.items.add(parse(m));
+        }
+        checkJobs(batch.items);
+        fetch(batch.items, io, decodeAhead);
+    }
+
+    // ---- stage 2: classify -------------------------------------------------------------------
+
+    private void classifyLoop(ExecutorService decoders) {
+        while (true) {
+            Batch batch = takeUninterruptibly(toClassify);
+            if (batch == end) {
+                putUninterruptibly(toFinish, end);
                 return;
             }
-            if (messages.isEmpty()) {
+            batch.stage = Stage.CLASSIFYING;
+            batch.classifyNanos = System.nanoTime();
+            try {
+                if (!decodeAhead) {
+                    decodeAll(batch.items, decoders);
+                }
+                batch.decodedNanos = System.nanoTime();
+                classify(batch.items);
+            } catch (RuntimeException e) {
+                abandon(batch, "while " + batch.stage.name().toLowerCase(Locale.ROOT), e);
                 continue;
             }
-            lastWork = clock.millis();
-            state.set(State.WORKING);
-            if (shuttingDown()) {
-                state.compareAndSet(State.WORKING, State.DRAINING);
-            }
-            inHand.set(messages.size());
-            long started = System.nanoTime();
+            batch.stage = Stage.CLASSIFIED;
+            batch.classifiedNanos = System.nanoTime();
+            putUninterruptibly(toFinish, batch);
+        }
+    }
+
+    // ---- stage 3: write, publish, delete -------------------------------------------------------
+
+    private void finishLoop(ExecutorService io) {
+        while (true) {
+            Batch batch;
             try {
-                handle(messages, io, timer);
-                double perImage = (System.nanoTime() - started) / 1e6 / messages.size();
-                msPerImage = msPerImage == 0 ? perImage : 0.7 * msPerImage + 0.3 * perImage;
-            } catch (RuntimeException e) {
-                // A bug, not a failure of S3 or SQS (those are handled per request): the requests
-                // were not deleted, so they come back and, if this repeats, go to the dead-letter queue.
-                left.addAndGet(messages.size());
-                LOG.error("A batch of {} request(s) failed; they will come back after the visibility timeout", messages.size(), e);
-                pause(FIRST_BACKOFF);
+                batch = toFinish.take();
+            } catch (InterruptedException e) {
+                // run() interrupts this stage only when the classify stage has failed: stop
+                return;
             }
-            inHand.set(0);
-            lastWork = clock.millis();
-            idleSince = lastWork;
-            state.compareAndSet(State.WORKING, State.POLLING);
+            if (batch == end) {
+                return;
+            }
+            batch.stage = Stage.FINISHING;
+            batch.finishNanos = System.nanoTime();
+            try {
+                finish(batch, io);
+            } catch (RuntimeException e) {
+                abandon(batch, "while " + batch.stage.name().toLowerCase(Locale.ROOT), e);
+            }
+        }
+    }
+
+    private void finish(Batch batch, ExecutorService io) {
+        List<Item> items = batch.items;
+        try {
+            buildRecords(items);
+            store(items, io);
+            batch.storedNanos = System.nanoTime();
+            announce(items);
+            batch.announcedNanos = System.nanoTime();
+        } finally {
+            // No extension may run during or after the deletes (or, for a request left, extend it
+            // after it was meant to come back).
+            batch.stopHeartbeat();
+        }
+        List<QueueMessage> done = new ArrayList<>();
+        for (Item item : items) {
+            if (item.disposition == Disposition.RESULT || item.disposition == Disposition.CANCELLED) {
+                done.add(item.message);
+            }
+        }
+        if (!done.isEmpty()) {
+            try {
+                requests.delete(done);
+            } catch (RuntimeException e) {
+                // The results are stored: a request that comes back is handled again and its result
+                // overwritten with the same answer, so this costs time, not correctness.
+                LOG.warn("Could not delete handled requests (they will be handled again): {}", e.toString());
+            }
+        }
+        batch.deletedNanos = System.nanoTime();
+        account(batch);
+        forget(batch);
+    }
+
+    /** A batch that hit a bug (not a failure of S3 or SQS, which are handled per request): leave it whole. */
+    private void abandon(Batch batch, String when, RuntimeException e) {
+        if (batch.stage == Stage.DONE) {
+            // it was finished and counted: only the bookkeeping after that failed
+            LOG.error("After finishing a batch of {} request(s) ({})", batch.messages.size(), when, e);
+            return;
+        }
+        batch.stopHeartbeat();
+        left.addAndGet(batch.messages.size());
+        batches.incrementAndGet();
+        LOG.error("A batch of {} request(s) failed ({}); they will come back after the visibility timeout", batch.messages.size(),
+                when, e);
+        forget(batch);
+    }
+
+    /** The batch is no longer held: uncounted, and the worker idle if it was the last. */
+    private void forget(Batch batch) {
+        batch.stage = Stage.DONE;
+        if (!held.remove(batch)) {
+            return; // already forgotten: a failure after the batch was finished must not uncount it twice
+        }
+        long now = clock.millis();
+        lastWork = now;
+        if (inHand.addAndGet(-batch.messages.size()) == 0) {
+            idleSince = now;
+        }
+    }
+
+    // ---- hand-offs -----------------------------------------------------------------------------
+
+    /**
+     * Puts a batch to the next stage, waiting until it takes it. The classify stage uses this: the
+     * finish stage always runs until it takes the end marker (it is interrupted only after the
+     * classify stage has failed), so this returns, and a batch is never dropped between them.
+     */
+    private static void putUninterruptibly(BlockingQueue<Batch> queue, Batch batch) {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    queue.put(batch);
+                    return;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static Batch takeUninterruptibly(BlockingQueue<Batch> queue) {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return queue.take();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static void joinUninterruptibly(Thread t) {
+        boolean interrupted = false;
+        while (t.isAlive()) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -363,6 +722,8 @@ public final class Worker {
         String job;
         String name;
         Disposition disposition = Disposition.PENDING;
+        /** The downloaded image, until it is decoded. */
+        byte[] bytes;
         float[] tensor;
         List<Prediction> top;
         String error;
@@ -386,80 +747,58 @@ public final class Worker {
         }
     }
 
-    /** The requests in hand, whose visibility the heartbeat extends until the batch is done with them. */
-    private final class InHand {
-        private final List<QueueMessage> messages;
-        private boolean done;
 
-        InHand(List<QueueMessage> messages) {
+    /**
+     * One receive's requests as they go through the pipeline. Its items are touched by one stage
+     * at a time (the hand-offs order those accesses); its stage is read by {@link #pipeline()}.
+     */
+    private final class Batch {
+        final List<QueueMessage> messages;
+        final List<Item> items = new ArrayList<>();
+        final long receivedNanos = System.nanoTime();
+        volatile Stage stage = Stage.PREPARING;
+        ScheduledFuture<?> heartbeat;
+        long preparedNanos;
+        long classifyNanos;
+        long decodedNanos;
+        long classifiedNanos;
+        long finishNanos;
+        long storedNanos;
+        long announcedNanos;
+        long deletedNanos;
+        /** Guarded by this: once true, no extension starts, and none is under way. */
+        private boolean heartbeatStopped;
+
+        Batch(List<QueueMessage> messages) {
             this.messages = messages;
         }
 
+        /** The heartbeat: keeps every request of the batch invisible for another visibility timeout. */
         synchronized void extend() {
-            if (done) {
+            if (heartbeatStopped) {
                 return;
             }
             try {
                 requests.extendVisibility(messages, options.visibility());
-                LOG.debug("Extended the visibility of {} request(s) by {} s", messages.size(), options.visibility().toSeconds());
+                LOG.debug("Extended the visibility of {} request(s) ({}) by {} s", messages.size(), stage,
+                        options.visibility().toSeconds());
             } catch (RuntimeException e) {
                 // Keep beating: the next extension may get through before the visibility expires.
-                LOG.warn("Could not extend the visibility of the {} request(s) in hand: {}", messages.size(), e.toString());
+                LOG.warn("Could not extend the visibility of {} request(s) in hand: {}", messages.size(), e.toString());
             }
         }
 
-        /** After this no extension starts, and none is under way: the requests may be deleted. */
-        synchronized void finish() {
-            done = true;
+        /** After this no extension starts, and none is under way: the requests may be deleted (or come back). */
+        void stopHeartbeat() {
+            synchronized (this) {
+                heartbeatStopped = true;
+            }
+            if (heartbeat != null) {
+                heartbeat.cancel(false);
+            }
         }
     }
 
-    private void handle(List<QueueMessage> messages, ExecutorService io, ScheduledExecutorService timer) {
-        long t0 = System.nanoTime();
-        InHand inHand = new InHand(messages);
-        long beat = Math.max(1, options.heartbeat().toMillis());
-        ScheduledFuture<?> heartbeat = timer.scheduleWithFixedDelay(inHand::extend, beat, beat, TimeUnit.MILLISECONDS);
-        List<Item> items = new ArrayList<>(messages.size());
-        long tFetched;
-        long tClassified;
-        long tStored;
-        long tAnnounced;
-        try {
-            for (QueueMessage m : messages) {
-                items.add(parse(m));
-            }
-            checkJobs(items);
-            fetchAndPrepare(items, io);
-            tFetched = System.nanoTime();
-            classify(items);
-            tClassified = System.nanoTime();
-            buildRecords(items);
-            store(items, io);
-            tStored = System.nanoTime();
-            announce(items);
-            tAnnounced = System.nanoTime();
-        } finally {
-            inHand.finish();
-            heartbeat.cancel(false);
-        }
-        List<QueueMessage> done = new ArrayList<>();
-        for (Item item : items) {
-            if (item.disposition == Disposition.RESULT || item.disposition == Disposition.CANCELLED) {
-                done.add(item.message);
-            }
-        }
-        if (!done.isEmpty()) {
-            try {
-                requests.delete(done);
-            } catch (RuntimeException e) {
-                // The results are stored: a request that comes back is handled again and its result
-                // overwritten with the same answer, so this costs time, not correctness.
-                LOG.warn("Could not delete handled requests (they will be handled again): {}", e.toString());
-            }
-        }
-        long tDeleted = System.nanoTime();
-        account(items, t0, tFetched, tClassified, tStored, tAnnounced, tDeleted);
-    }
 
     /** Reads the request; an item whose job and name are unknown is left for the dead-letter queue. */
     private Item parse(QueueMessage m) {
@@ -537,21 +876,40 @@ public final class Worker {
         });
     }
 
-    private void fetchAndPrepare(List<Item> items, ExecutorService io) {
+    /**
+     * Downloads the batch's images concurrently on the io pool; with {@code decode}, each is also
+     * decoded as soon as it arrives (within the decode slots).
+     */
+    private void fetch(List<Item> items, ExecutorService io, boolean decode) {
+        runEach(items, io, item -> {
+            fetch(item);
+            if (decode) {
+                decode(item);
+            }
+        }, "cannot download or decode");
+    }
+
+    /** Decodes the downloaded images of the batch in parallel on the decode pool, within the decode slots. */
+    private void decodeAll(List<Item> items, ExecutorService decoders) {
+        runEach(items, decoders, this::decode, "cannot decode");
+    }
+
+    /** Runs the task for each pending item on the pool and waits for all of them. */
+    private void runEach(List<Item> items, ExecutorService pool, java.util.function.Consumer<Item> task, String what) {
         List<Item> pending = new ArrayList<>();
         List<Future<?>> futures = new ArrayList<>();
         for (Item item : items) {
             if (item.disposition == Disposition.PENDING) {
                 pending.add(item);
-                futures.add(io.submit(() -> fetchAndPrepare(item)));
+                futures.add(pool.submit(() -> task.accept(item)));
             }
         }
         for (int i = 0; i < futures.size(); i++) {
             try {
                 futures.get(i).get();
             } catch (ExecutionException e) {
-                // fetchAndPrepare catches runtime exceptions: this is an Error (out of memory...).
-                pending.get(i).leave("cannot download or decode: " + e.getCause());
+                // the tasks catch runtime exceptions: this is an Error (out of memory...)
+                pending.get(i).leave(what + ": " + e.getCause());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 beginShutdown();
@@ -560,7 +918,7 @@ public final class Worker {
         }
     }
 
-    private void fetchAndPrepare(Item item) {
+    private void fetch(Item item) {
         String key = Keys.input(item.job, item.name);
         Optional<byte[]> bytes;
         try {
@@ -576,9 +934,16 @@ public final class Worker {
             item.fail(MISSING, "the image " + key + " is not in bucket " + input.name());
             return;
         }
+        item.bytes = bytes.get();
+    }
+
+    private void decode(Item item) {
+        if (item.disposition != Disposition.PENDING || item.bytes == null) {
+            return;
+        }
         decodeSlots.acquireUninterruptibly();
         try {
-            item.tensor = classifier.prepare(bytes.get());
+            item.tensor = classifier.prepare(item.bytes);
         } catch (ImageRejectedException e) {
             item.fail(e.code().name(), e.getMessage());
         } catch (RuntimeException e) {
@@ -586,6 +951,7 @@ public final class Worker {
             item.leave("cannot decode: " + e);
         } finally {
             decodeSlots.release();
+            item.bytes = null;
         }
     }
 
@@ -687,7 +1053,8 @@ public final class Worker {
         }
     }
 
-    private void account(List<Item> items, long t0, long tFetched, long tClassified, long tStored, long tAnnounced, long tDeleted) {
+    private void account(Batch batch) {
+        List<Item> items = batch.items;
         int ok = 0;
         int errors = 0;
         int leaving = 0;
@@ -717,18 +1084,34 @@ public final class Worker {
         left.addAndGet(leaving);
         cancelled.addAndGet(dropped);
         long n = batches.incrementAndGet();
-        long nanos = tDeleted - t0;
-        busyNanos.addAndGet(nanos);
-        double ms = nanos / 1e6;
-        LOG.info(String.format("Batch %d: %d images in %.0f ms, %.1f images/s (%d labelled, %d errors, %d left, %d dropped;"
-                        + " fetch+decode %.0f ms, infer %.0f ms, store %.0f ms, publish %.0f ms, delete %.0f ms)",
-                n, items.size(), ms, items.size() * 1000.0 / Math.max(ms, 0.001), ok, errors, leaving, dropped,
-                (tFetched - t0) / 1e6, (tClassified - tFetched) / 1e6, (tStored - tClassified) / 1e6,
-                (tAnnounced - tStored) / 1e6, (tDeleted - tAnnounced) / 1e6));
+        // What the pipeline delivers: the time since the previous batch left it, or since this one
+        // came in if the worker was idle in between. Summed, it is the time the worker was busy.
+        long previous = lastFinishNanos;
+        long delivered = batch.deletedNanos - Math.max(previous, batch.receivedNanos);
+        lastFinishNanos = batch.deletedNanos;
+        busyNanos.addAndGet(delivered);
+        double perImage = delivered / 1e6 / items.size();
+        msPerImage = msPerImage == 0 ? perImage : 0.7 * msPerImage + 0.3 * perImage;
+        double latency = (batch.deletedNanos - batch.receivedNanos) / 1e6;
+        LOG.info(String.format(Locale.ROOT, "Batch %d: %d images, %.1f images/s (%.0f ms since the last batch, %.0f ms in hand;"
+                        + " %d labelled, %d errors, %d left, %d dropped; %s %.0f ms, wait %.0f ms, %sinfer %.0f ms, wait %.0f ms,"
+                        + " store %.0f ms, publish %.0f ms, delete %.0f ms)",
+                n, items.size(), items.size() * 1e9 / Math.max(delivered, 1), delivered / 1e6, latency, ok, errors, leaving, dropped,
+                decodeAhead ? "fetch+decode" : "fetch", ms(batch.receivedNanos, batch.preparedNanos),
+                ms(batch.preparedNanos, batch.classifyNanos),
+                decodeAhead ? "" : String.format(Locale.ROOT, "decode %.0f ms, ", ms(batch.classifyNanos, batch.decodedNanos)),
+                ms(batch.decodedNanos, batch.classifiedNanos), ms(batch.classifiedNanos, batch.finishNanos),
+                ms(batch.finishNanos, batch.storedNanos), ms(batch.storedNanos, batch.announcedNanos),
+                ms(batch.announcedNanos, batch.deletedNanos)));
         if (leaving > 0) {
             LOG.warn("Left {} request(s) to come back after the visibility timeout, e.g. {}", leaving, firstLeave);
         }
     }
+
+    private static double ms(long from, long to) {
+        return from == 0 || to == 0 ? 0 : (to - from) / 1e6;
+    }
+
 
     private synchronized void logTotals() {
         long now = processed.get();

@@ -2,6 +2,8 @@ package dev.imgscale.daemon.worker;
 
 import dev.imgscale.classifier.Classifier;
 import dev.imgscale.classifier.ClassifierOptions;
+import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.classifier.Labels;
 import dev.imgscale.classifier.assets.AssetResolver;
 import dev.imgscale.classifier.assets.DownloadListener;
 import dev.imgscale.classifier.catalog.ModelCatalog;
@@ -13,13 +15,18 @@ import dev.imgscale.daemon.aws.SqsWorkQueue;
 import dev.imgscale.daemon.port.ObjectStore;
 import dev.imgscale.daemon.port.WorkQueue;
 import dev.imgscale.daemon.stack.StackConfig;
+import java.lang.management.ManagementFactory;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
+import java.nio.file.Path;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,8 +45,12 @@ import org.slf4j.LoggerFactory;
 public final class WorkerRuntime implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WorkerRuntime.class);
 
-    /** A batch of ten requests goes through the engine in one forward pass. */
-    private static final int BATCH_SIZE = WorkerOptions.MAX_MESSAGES;
+    /**
+     * Images per forward pass by default: one poll's worth (ten), so that a batch goes through the
+     * engine in one call. Larger passes would gain little (ResNet-50 on ONNX Runtime: 39 ms per image
+     * at batch 1, 38 at batch 8 on the development machine) and would need more than one poll.
+     */
+    public static final int DEFAULT_BATCH_SIZE = WorkerOptions.MAX_MESSAGES;
 
     private final Classifier classifier;
     private final Worker worker;
@@ -87,24 +98,50 @@ public final class WorkerRuntime implements AutoCloseable {
 
     /**
      * Opens the stack's request and result queues (failing in one sentence when the stack does not
-     * exist), then loads the model, resolving (and if allowed downloading) its files as
+     * exist) and loads the model, resolving (and if allowed downloading) its files as
      * {@link AssetResolver#fromEnvironment(Map)} says.
+     *
+     * <p>Both take about a second at a cold start (the SDK's first requests, the engine's native
+     * libraries), and they are independent, so when the model's files are already on this machine
+     * the model loads on another thread while the queues open. When a download is needed the
+     * queues are opened first, so that a missing stack fails before a large download starts.
      */
     public static WorkerRuntime open(StackConfig config, AwsClients clients, Map<String, String> env, Settings settings,
                                      DownloadListener listener) {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(clients, "clients");
         Objects.requireNonNull(settings, "settings");
+        long opening = System.currentTimeMillis();
         String modelName = settings.model() != null ? settings.model() : config.model();
         ModelSpec model = ModelCatalog.builtIn().model(modelName);
-        // The queues first: a missing stack should fail before a model download starts.
-        WorkQueue requests = SqsWorkQueue.open(clients.sqs(), config.names().requestQueue());
-        WorkQueue results = SqsWorkQueue.open(clients.sqs(), config.names().resultQueue());
+        ClassifierOptions classifierOptions = settings.classifier() != null ? settings.classifier()
+                : new ClassifierOptions("auto", 0, DEFAULT_BATCH_SIZE, 0, 5, DecodeLimits.DEFAULT);
+        AssetResolver resolver = AssetResolver.fromEnvironment(env);
+        useCachedNatives(model, classifierOptions, env);
+        Optional<Path> modelFile = resolver.locate(model.asset());
+        Optional<Path> labelFile = modelFile.isPresent() ? resolver.locate(model.labels().asset()) : Optional.empty();
+        FutureTask<Classifier> early = null;
+        if (labelFile.isPresent()) {
+            early = new FutureTask<>(() -> Classifier.open(model, modelFile.get(), Labels.load(model.labels(), labelFile.get()),
+                    classifierOptions));
+            Thread loader = new Thread(early, "imgscale-model-load");
+            loader.setDaemon(true);
+            loader.start();
+        }
+        WorkQueue requests;
+        WorkQueue results;
+        try {
+            requests = SqsWorkQueue.open(clients.sqs(), config.names().requestQueue());
+            results = SqsWorkQueue.open(clients.sqs(), config.names().resultQueue());
+        } catch (RuntimeException e) {
+            if (early != null) {
+                closeWhenLoaded(early);
+            }
+            throw e;
+        }
+        long queuesOpen = System.currentTimeMillis();
         ObjectStore input = new S3ObjectStore(clients.s3(), config.names().inputBucket());
         ObjectStore output = new S3ObjectStore(clients.s3(), config.names().outputBucket());
-
-        ClassifierOptions classifierOptions = settings.classifier() != null ? settings.classifier()
-                : new ClassifierOptions("auto", 0, BATCH_SIZE, 0, 5, DecodeLimits.DEFAULT);
         WorkerOptions options = WorkerOptions.defaults(config).withModel(model.name()).withIdleExit(settings.idleExit());
         if (settings.downloadConcurrency() > 0) {
             options = options.withDownloadConcurrency(settings.downloadConcurrency());
@@ -112,9 +149,89 @@ public final class WorkerRuntime implements AutoCloseable {
         if (settings.workerId() != null) {
             options = options.withWorkerId(settings.workerId());
         }
-        Classifier classifier = Classifier.open(model, AssetResolver.fromEnvironment(env), classifierOptions,
-                listener == null ? DownloadListener.NONE : listener);
-        return new WorkerRuntime(classifier, new Worker(classifier, requests, results, input, output, Clock.systemUTC(), options));
+        Classifier classifier = early != null ? join(early)
+                : Classifier.open(model, resolver, classifierOptions, listener == null ? DownloadListener.NONE : listener);
+        long loaded = System.currentTimeMillis();
+        Worker worker = new Worker(classifier, requests, results, input, output, Clock.systemUTC(), options);
+        logReady(worker, opening, queuesOpen, loaded, early != null);
+        return new WorkerRuntime(classifier, worker);
+    }
+
+    /**
+     * When the model will run on ONNX Runtime, has it load its native libraries from a copy in
+     * imgscale's cache (made on first use) rather than unpack them into a temporary folder at every
+     * start; see {@link OnnxRuntimeNatives}. Call before the model is loaded. A run that calls this
+     * once (a worker, or {@code imgscale bench pipeline} at image bake time) leaves the copy for
+     * every later start on the machine.
+     */
+    public static void useCachedNatives(ModelSpec model, ClassifierOptions options, Map<String, String> env) {
+        if (Classifier.ONNX_RUNTIME.equals(Classifier.chooseEngine(model, options.engine()))) {
+            OnnxRuntimeNatives.useCached(AssetResolver.cacheDir(env));
+        }
+    }
+
+    private static Classifier join(FutureTask<Classifier> task) {
+        try {
+            return task.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closeWhenLoaded(task);
+            throw new ImgscaleException("Interrupted while loading the model.", e);
+        }
+    }
+
+    /** Frees a model that was loading for a worker that will not run, once it has loaded. */
+    private static void closeWhenLoaded(FutureTask<Classifier> task) {
+        Thread closer = new Thread(() -> {
+            try {
+                task.get().close();
+            } catch (InterruptedException | ExecutionException | RuntimeException e) {
+                // it failed to load: nothing to free
+            }
+        }, "imgscale-model-close");
+        closer.setDaemon(true);
+        closer.start();
+    }
+
+    /**
+     * Logs, at the worker's first poll, how long the start took: what every scale-out waits for.
+     * Counted from bin/imgscale's start when the launcher says when that was
+     * ({@code -Dimgscale.launchedAt}, epoch microseconds), else from the JVM's start. The split
+     * says where it went: the JVM and the command line up to {@link #open}, the queues and the
+     * model (in parallel when the model's files were at hand), and starting the pipeline.
+     */
+    private static void logReady(Worker worker, long opening, long queuesOpen, long loaded, boolean parallel) {
+        long started = startMillis();
+        worker.firstPoll().thenAccept(polled -> {
+            // bin/imgscale names the class data sharing archive it maps, if any
+            String archive = System.getProperty("imgscale.cds");
+            String cds = archive == null ? "no AppCDS archive" : "AppCDS archive " + archive;
+            LOG.info("Worker ready in {} ms (model loaded, first poll): JVM and command line {} ms, queues {} ms, model {} ms{},"
+                            + " pipeline {} ms; {}", polled - started, opening - started, queuesOpen - opening,
+                    parallel ? loaded - opening : loaded - queuesOpen, parallel ? " (beside the queues)" : "", polled - loaded, cds);
+        });
+    }
+
+    /** When this process was launched, epoch millis: the launcher's word if it gave it, else the JVM's start. */
+    static long startMillis() {
+        String launched = System.getProperty("imgscale.launchedAt");
+        if (launched != null) {
+            try {
+                return Long.parseLong(launched.trim()) / 1000;
+            } catch (NumberFormatException e) {
+                // fall through to the JVM's start
+            }
+        }
+        // not ProcessHandle's start instant: on Linux it is derived from the boot time in whole seconds
+        return ManagementFactory.getRuntimeMXBean().getStartTime();
     }
 
     public Worker worker() {

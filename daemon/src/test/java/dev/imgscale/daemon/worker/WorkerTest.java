@@ -28,6 +28,7 @@ import dev.imgscale.daemon.local.LocalStack;
 import dev.imgscale.daemon.port.ObjectStore;
 import dev.imgscale.daemon.port.QueueDepth;
 import dev.imgscale.daemon.port.QueueMessage;
+import dev.imgscale.daemon.port.WorkQueue;
 import dev.imgscale.daemon.stack.StackConfig;
 import dev.imgscale.daemon.stack.StackNames;
 import java.io.File;
@@ -385,6 +386,88 @@ class WorkerTest {
         assertEquals("runtime-worker", r.worker());
     }
 
+    @Test
+    void should_keep_requests_received_for_the_next_batch_invisible_and_finish_every_batch_in_hand_on_shutdown() throws Exception {
+        Stack s = newStack(5);
+        Map<String, byte[]> images = new TreeMap<>();
+        List<String> names = new ArrayList<>(expected.keySet());
+        for (int i = 0; i < 30; i++) {
+            String name = names.get(i % names.size());
+            images.put(i + "/" + name, Files.readAllBytes(TestAssets.images().resolve(name)));
+        }
+        String job = upload(s, images);
+        List<String> log = java.util.Collections.synchronizedList(new ArrayList<>());
+        RecordingQueue requests = new RecordingQueue(s.requests, log);
+        GatedQueue results = new GatedQueue(s.results);
+        RecordingStore output = new RecordingStore(s.output, log);
+        int[] held = new int[1];
+        // Publishing the first batch's results waits at the gate: the finish stage holds it, the
+        // classifier classifies the second and waits to hand it on, and the receive stage takes the
+        // third batch early and prepares it. A 1 s visibility: only the heartbeat keeps them hidden.
+        Worker worker = new Worker(classifier, requests, results, s.input, output, Clock.systemUTC(),
+                options().withVisibility(Duration.ofSeconds(1)));
+        running.add(worker);
+        Thread t = new Thread(worker::run, "worker-under-test");
+        t.setDaemon(true);
+        t.start();
+        try {
+            assertTrue(results.entered.await(60, TimeUnit.SECONDS), "the worker never published");
+            // (SQS may return fewer than ten per receive: then fewer than 30 are held, and the rest wait)
+            await(Duration.ofSeconds(60), () -> worker.pipeline().getOrDefault(Worker.Stage.PREPARED, 0) > 0,
+                    () -> "in hand " + worker.inHand() + ", stages " + worker.pipeline());
+            Map<Worker.Stage, Integer> stages = worker.pipeline();
+            held[0] = worker.inHand();
+            assertTrue(stages.size() == 3 && held[0] > 20, "three batches held, one per stage: " + stages);
+            assertEquals(held[0], stages.values().stream().mapToInt(Integer::intValue).sum(), "inHand counts every stage: " + stages);
+            assertEquals(Worker.State.WORKING, worker.state());
+
+            // Three visibility timeouts with all three batches held: none may become visible again.
+            long until = System.nanoTime() + 3_000_000_000L;
+            while (System.nanoTime() < until) {
+                assertEquals(new QueueDepth(30 - held[0], held[0], 0), s.requests.depth(),
+                        "request queue while three batches are held, " + stages);
+                Thread.sleep(150);
+            }
+            assertEquals(List.of(), requests.deleted, "nothing deleted before its results are published");
+            assertEquals(held[0], worker.inHand());
+
+            worker.beginShutdown();
+            assertEquals(Worker.State.DRAINING, worker.state());
+        } finally {
+            // open the gate even when an assertion failed, so that the worker can stop
+            results.open.countDown();
+        }
+        assertTrue(worker.awaitShutdown(Duration.ofSeconds(60)), "the worker did not stop");
+        assertEquals(Worker.State.STOPPED, worker.state());
+
+        // Everything in hand was finished, the batch received early included.
+        assertEquals(held[0], worker.received(), "nothing received after shutdown began");
+        assertEquals(held[0], worker.processed());
+        assertEquals(0, worker.left());
+        assertEquals(0, worker.failed());
+        assertEquals(0, worker.inHand());
+        assertTrue(worker.batches() >= 3, "batches: " + worker.batches());
+        Map<String, ResultRecord> written = results(s, job);
+        assertEquals(held[0], written.size());
+        assertEquals(new QueueDepth(30 - held[0], 0, 0), s.requests.depth(), "the rest wait, visible, for another worker");
+        // Each request deleted only after its result object was written.
+        List<String> events = new ArrayList<>(log);
+        assertEquals(held[0], requests.deleted.size());
+        for (String name : written.keySet()) {
+            int put = events.indexOf("put " + Keys.result(job, name));
+            int deleted = events.indexOf("delete " + job + "/" + name);
+            assertTrue(put >= 0 && deleted > put, name + ": written at " + put + ", deleted at " + deleted + " in " + events);
+        }
+    }
+
+    @Test
+    void should_decode_beside_the_engine_only_when_the_engine_leaves_cores_free() {
+        assertEquals(false, Worker.decodeAhead(2, 2), "2 engine threads on 2 cores: decode before each inference");
+        assertEquals(true, Worker.decodeAhead(1, 2), "--threads 1 on 2 cores: decode on the free core");
+        assertEquals(true, Worker.decodeAhead(4, 8));
+        assertEquals(false, Worker.decodeAhead(8, 8));
+    }
+
     /** Not part of the suite: {@code -Dimgscale.measure=true} measures a longer run for the notes. */
     @Test
     @EnabledIfSystemProperty(named = "imgscale.measure", matches = "true")
@@ -520,6 +603,111 @@ class WorkerTest {
                 fail("timed out after " + timeout.toSeconds() + " s: " + evidence.get());
             }
             Thread.sleep(20);
+        }
+    }
+
+    /** A result queue whose sends wait until the test opens the gate. */
+    static final class GatedQueue extends ForwardingQueue {
+        final CountDownLatch entered = new CountDownLatch(1);
+        final CountDownLatch open = new CountDownLatch(1);
+
+        GatedQueue(WorkQueue delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public void send(List<String> bodies) {
+            entered.countDown();
+            try {
+                if (!open.await(60, TimeUnit.SECONDS)) {
+                    throw new IllegalStateException("the test never opened the gate");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+            super.send(bodies);
+        }
+    }
+
+    /** A request queue that logs each deleted request as {@code delete job/name}. */
+    static final class RecordingQueue extends ForwardingQueue {
+        final List<String> log;
+        final List<String> deleted = java.util.Collections.synchronizedList(new ArrayList<>());
+
+        RecordingQueue(WorkQueue delegate, List<String> log) {
+            super(delegate);
+            this.log = log;
+        }
+
+        @Override
+        public void delete(Collection<QueueMessage> messages) {
+            super.delete(messages);
+            for (QueueMessage m : messages) {
+                ImageRequest r = Json.read(m.body(), ImageRequest.class);
+                log.add("delete " + r.job() + "/" + r.name());
+                deleted.add(r.name());
+            }
+        }
+    }
+
+    /** An output bucket that logs each object written as {@code put key}. */
+    static final class RecordingStore extends GatedStore {
+        final List<String> log;
+
+        RecordingStore(ObjectStore delegate, List<String> log) {
+            super(delegate);
+            this.log = log;
+            open.countDown();
+        }
+
+        @Override
+        public void put(String key, byte[] data, String contentType) {
+            super.put(key, data, contentType);
+            log.add("put " + key);
+        }
+    }
+
+    static class ForwardingQueue implements WorkQueue {
+        final WorkQueue delegate;
+
+        ForwardingQueue(WorkQueue delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public String name() {
+            return delegate.name();
+        }
+
+        @Override
+        public void send(List<String> bodies) {
+            delegate.send(bodies);
+        }
+
+        @Override
+        public List<QueueMessage> receive(int max, Duration wait, Duration visibility) {
+            return delegate.receive(max, wait, visibility);
+        }
+
+        @Override
+        public void extendVisibility(Collection<QueueMessage> messages, Duration visibility) {
+            delegate.extendVisibility(messages, visibility);
+        }
+
+        @Override
+        public void delete(Collection<QueueMessage> messages) {
+            delegate.delete(messages);
+        }
+
+        @Override
+        public QueueDepth depth() {
+            return delegate.depth();
+        }
+
+        @Override
+        public void purge() {
+            delegate.purge();
         }
     }
 
