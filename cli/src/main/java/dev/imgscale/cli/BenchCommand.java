@@ -15,8 +15,6 @@ import dev.imgscale.daemon.client.UploadItem;
 import dev.imgscale.daemon.client.UploadListener;
 import dev.imgscale.daemon.client.UploadReport;
 import dev.imgscale.daemon.local.LocalStack;
-import dev.imgscale.daemon.stack.ConfigLoader;
-import dev.imgscale.daemon.stack.FileParameterStore;
 import dev.imgscale.daemon.stack.StackConfig;
 import dev.imgscale.daemon.stack.StackContext;
 import dev.imgscale.daemon.stack.StackProvisioner;
@@ -471,8 +469,7 @@ final class BenchCommand implements Callable<Integer> {
             try (Classifier classifier = modelOptions.open(model, resolver, options, progress);
                  LocalStack local = LocalStack.start(home, 0, 0);
                  AwsClients clients = new AwsClients(local.settings())) {
-                StackConfig config = ConfigLoader.build(ConfigLoader.merge(List.of(), null), local.settings(), true, null);
-                new StackProvisioner(clients, new FileParameterStore(local.dataDir().resolve("params"))).init(config, Map.of());
+                StackConfig config = StackProvisioner.initLocal(local, clients, Map.of());
                 StackContext stack = new StackContext(config, clients);
                 // warm-up, for both measurements alike: the engine's first passes, and the JIT on the
                 // worker's paths (the SDK clients and the in-process S3 and SQS servers), whose first

@@ -18,8 +18,6 @@ import dev.imgscale.daemon.fleet.FleetInstance;
 import dev.imgscale.daemon.fleet.LocalProcessFleet;
 import dev.imgscale.daemon.fleet.ObjectStoreWorkerBoard;
 import dev.imgscale.daemon.local.LocalStack;
-import dev.imgscale.daemon.stack.ConfigLoader;
-import dev.imgscale.daemon.stack.FileParameterStore;
 import dev.imgscale.daemon.stack.StackConfig;
 import dev.imgscale.daemon.stack.StackContext;
 import dev.imgscale.daemon.stack.StackOpener;
@@ -93,8 +91,7 @@ final class DemoCommand implements Callable<Integer> {
         LocalProcessFleet fleet = null;
         Sampler sampler = null;
         try (AwsClients clients = new AwsClients(local.settings())) {
-            StackConfig config = ConfigLoader.build(ConfigLoader.merge(List.of(), null), local.settings(), true, null);
-            new StackProvisioner(clients, new FileParameterStore(local.dataDir().resolve("params"))).init(config, Map.of());
+            StackConfig config = StackProvisioner.initLocal(local, clients, Map.of());
             local.writeState(StackOpener.localStateFile(env));
             StackContext stack = new StackContext(config, clients);
             fleet = new LocalProcessFleet(FleetWiring.localRegistry(env, config.names().stack()), config.names().stack(),

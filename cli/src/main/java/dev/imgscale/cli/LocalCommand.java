@@ -5,7 +5,6 @@ import dev.imgscale.daemon.aws.AwsClients;
 import dev.imgscale.daemon.local.LocalStack;
 import dev.imgscale.daemon.local.LocalStackState;
 import dev.imgscale.daemon.stack.ConfigLoader;
-import dev.imgscale.daemon.stack.FileParameterStore;
 import dev.imgscale.daemon.stack.StackConfig;
 import dev.imgscale.daemon.stack.StackOpener;
 import dev.imgscale.daemon.stack.StackProvisioner;
@@ -105,9 +104,7 @@ final class LocalCommand implements Runnable {
                 flags.put("model", model);
             }
             Map<String, String> values = ConfigLoader.merge(List.of(flags, ConfigLoader.fromEnvironment(env)), null);
-            StackConfig config = ConfigLoader.build(values, local.settings(), true, null);
-            FileParameterStore params = new FileParameterStore(local.dataDir().resolve("params"));
-            new StackProvisioner(clients, params).init(config, Map.of());
+            StackConfig config = StackProvisioner.initLocal(local, clients, values);
             local.writeState(stateFile);
             out.printf("imgscale local stack ready: stack %s, S3 %s, SQS %s, objects in %s, model %s. Ctrl-C stops it.%n",
                     config.names().stack(), local.s3Endpoint(), local.sqsEndpoint(), local.dataDir().resolve("s3"), config.model());

@@ -4,8 +4,6 @@ import dev.imgscale.classifier.TestAssets;
 import dev.imgscale.daemon.aws.AwsClients;
 import dev.imgscale.daemon.local.LocalStack;
 import dev.imgscale.daemon.stack.ConfigLoader;
-import dev.imgscale.daemon.stack.FileParameterStore;
-import dev.imgscale.daemon.stack.StackConfig;
 import dev.imgscale.daemon.stack.StackOpener;
 import dev.imgscale.daemon.stack.StackProvisioner;
 import java.io.File;
@@ -43,9 +41,7 @@ final class LocalPipeline implements AutoCloseable {
         env.putAll(extraEnv);
         LocalStack stack = LocalStack.start(StackOpener.localDir(env), 0, 0);
         try (AwsClients clients = new AwsClients(stack.settings())) {
-            StackConfig config = ConfigLoader.build(ConfigLoader.merge(List.of(ConfigLoader.fromEnvironment(env)), null),
-                    stack.settings(), true, null);
-            new StackProvisioner(clients, new FileParameterStore(stack.dataDir().resolve("params"))).init(config, Map.of());
+            StackProvisioner.initLocal(stack, clients, ConfigLoader.merge(List.of(ConfigLoader.fromEnvironment(env)), null));
         }
         stack.writeState(StackOpener.localStateFile(env));
         return new LocalPipeline(home, stack, env);

@@ -156,6 +156,16 @@ public final class StackProvisioner {
      * @throws ImgscaleException for a failure the user can fix (credentials, permissions, region, a
      *     bucket name taken by another account, invalid names or settings), before or during the work
      */
+    /**
+     * Creates the stack in a freshly started local stack, with its parameters in the file store
+     * beside the stack's objects (where {@link StackOpener} reads them), from configuration values.
+     */
+    public static StackConfig initLocal(LocalStack local, AwsClients clients, Map<String, String> values) {
+        StackConfig config = ConfigLoader.build(values, local.settings(), true, null);
+        new StackProvisioner(clients, new FileParameterStore(local.dataDir().resolve("params"))).init(config, Map.of());
+        return config;
+    }
+
     public InitReport init(StackConfig cfg, Map<String, String> extraParameters) {
         StackNames names = cfg.names();
         checkSettings(cfg);
