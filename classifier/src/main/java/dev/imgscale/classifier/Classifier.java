@@ -13,11 +13,14 @@ import dev.imgscale.classifier.engine.OpenCvDnnEngine;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import org.bytedeco.opencv.global.opencv_core;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.slf4j.Logger;
@@ -26,7 +29,10 @@ import org.slf4j.LoggerFactory;
 /**
  * An ImageNet classifier: safe decoding, the model's preprocessing, batched inference and top-k
  * labels. Thread-safe: images are decoded and preprocessed concurrently by any number of threads,
- * while forward passes run one at a time on the single engine behind a lock.
+ * and forward passes run on {@link #streams()} engines (copies of the network) side by side, each
+ * pass taking an idle engine and giving it back: as many callers infer at once as there are
+ * streams, and one call of several passes spreads them over the streams (see
+ * {@link ClassifierOptions} for why streams).
  */
 @ThreadSafe
 public final class Classifier implements AutoCloseable {
@@ -44,28 +50,39 @@ public final class Classifier implements AutoCloseable {
     private final ClassifierOptions options;
     private final SafeDecoder decoder;
     private final Preprocessor preprocessor;
-    private final Engine engine;
-    private final ReentrantLock engineLock = new ReentrantLock();
+    /** Every engine, one per stream. */
+    private final List<Engine> engines;
+    /** The engines not running a pass right now. */
+    private final BlockingQueue<Engine> idle;
     private final ExecutorService decodePool;
+    /** Runs the passes of one call that has several, one per stream at a time. */
+    private final ExecutorService passPool;
+    private volatile boolean closed;
 
-    private Classifier(ModelSpec model, Labels labels, ClassifierOptions options, Engine engine) {
+    private Classifier(ModelSpec model, Labels labels, ClassifierOptions options, List<Engine> engines) {
         this.model = model;
         this.labels = labels;
         this.options = options;
         this.decoder = new SafeDecoder(options.limits());
         this.preprocessor = new Preprocessor(model.input());
-        this.engine = engine;
+        this.engines = List.copyOf(engines);
+        this.idle = new ArrayBlockingQueue<>(engines.size(), false, engines);
         int expected = model.output().classes() - model.output().labelOffset();
         if (labels.size() != expected) {
-            engine.close();
+            engines.forEach(Engine::close);
             throw new ImgscaleException("The model " + model.name() + " has " + expected + " classes but its label list has "
                     + labels.size() + ".");
         }
-        this.decodePool = Executors.newFixedThreadPool(options.decodeThreads(), r -> {
-            Thread t = new Thread(r, "imgscale-decode");
+        this.decodePool = Executors.newFixedThreadPool(options.decodeThreads(), daemon("imgscale-decode"));
+        this.passPool = Executors.newFixedThreadPool(engines.size(), daemon("imgscale-infer"));
+    }
+
+    private static ThreadFactory daemon(String name) {
+        return r -> {
+            Thread t = new Thread(r, name);
             t.setDaemon(true);
             return t;
-        });
+        };
     }
 
     /** Resolves the model file and its labels (downloading them if need be) and loads the model. */
@@ -77,18 +94,58 @@ public final class Classifier implements AutoCloseable {
 
     /** Loads a model from a file that is already at hand. */
     public static Classifier open(ModelSpec model, Path modelFile, Labels labels, ClassifierOptions options) {
-        return new Classifier(model, labels, options, createEngine(model, modelFile, options));
+        int processors = Runtime.getRuntime().availableProcessors();
+        int streams = options.streamCount(processors);
+        int threads = options.threadsPerStream(processors);
+        return new Classifier(model, labels, options, createEngines(model, modelFile, options, streams, threads));
     }
 
-    private static Engine createEngine(ModelSpec model, Path modelFile, ClassifierOptions options) {
+    /** One engine per stream, loaded side by side (each load is mostly one thread's work). */
+    private static List<Engine> createEngines(ModelSpec model, Path modelFile, ClassifierOptions options, int streams, int threads) {
         String engine = resolveEngine(model, options.engine());
         if (!engine.equals(chooseEngine(model, options.engine()))) {
             LOG.warn("ONNX Runtime does not load on this machine ({} {}); running {} with OpenCV DNN instead.",
                     System.getProperty("os.name"), System.getProperty("os.arch"), model.name());
         }
+        if (streams == 1) {
+            return List.of(createEngine(engine, model, modelFile, threads));
+        }
+        ExecutorService loaders = Executors.newFixedThreadPool(streams, daemon("imgscale-load"));
+        List<Future<Engine>> loading = new ArrayList<>();
+        try {
+            for (int i = 0; i < streams; i++) {
+                loading.add(loaders.submit(() -> createEngine(engine, model, modelFile, threads)));
+            }
+            List<Engine> loaded = new ArrayList<>();
+            RuntimeException failure = null;
+            for (Future<Engine> f : loading) {
+                try {
+                    loaded.add(f.get());
+                } catch (ExecutionException e) {
+                    if (failure == null) {
+                        failure = e.getCause() instanceof RuntimeException r ? r
+                                : new ImgscaleException("Cannot load " + model.name() + ": " + e.getCause(), e.getCause());
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    failure = new ImgscaleException("Interrupted while loading " + model.name() + ".", e);
+                    break;
+                }
+            }
+            if (failure != null) {
+                loaded.forEach(Engine::close);
+                throw failure;
+            }
+            return loaded;
+        } finally {
+            loaders.shutdown();
+        }
+    }
+
+    private static Engine createEngine(String engine, ModelSpec model, Path modelFile, int threads) {
         return switch (engine) {
-            case ONNX_RUNTIME -> new OnnxRuntimeEngine(model, modelFile, options.threads());
-            default -> new OpenCvDnnEngine(model, modelFile, options.threads());
+            case ONNX_RUNTIME -> new OnnxRuntimeEngine(model, modelFile, threads);
+            default -> new OpenCvDnnEngine(model, modelFile, threads);
         };
     }
 
@@ -147,12 +204,20 @@ public final class Classifier implements AutoCloseable {
     }
 
     public String engineName() {
-        return engine.name();
+        return engines.get(0).name();
     }
 
-    /** The inference threads the engine runs (OpenCV's count is process-wide, ONNX Runtime's per session). */
+    /**
+     * The inference threads of each stream (OpenCV's count is process-wide, so the OpenCV figure is
+     * what the process runs; ONNX Runtime's is per session).
+     */
     public int engineThreads() {
-        return engine instanceof OnnxRuntimeEngine ort ? ort.threads() : opencv_core.getNumThreads();
+        return engines.get(0) instanceof OnnxRuntimeEngine ort ? ort.threads() : Math.max(1, opencv_core.getNumThreads());
+    }
+
+    /** Forward passes that run at once, each on its own copy of the network. */
+    public int streams() {
+        return engines.size();
     }
 
     public ClassifierOptions options() {
@@ -178,27 +243,72 @@ public final class Classifier implements AutoCloseable {
      * at most the configured batch size.
      */
     public List<float[]> probabilities(List<float[]> tensors) {
-        List<float[]> out = new ArrayList<>(tensors.size());
-        int per = model.input().tensorLength();
         int batch = options.batchSize();
+        int passes = (tensors.size() + batch - 1) / batch;
+        if (passes <= 1 || engines.size() == 1) {
+            List<float[]> out = new ArrayList<>(tensors.size());
+            for (int start = 0; start < tensors.size(); start += batch) {
+                out.addAll(pass(tensors.subList(start, Math.min(tensors.size(), start + batch))));
+            }
+            return out;
+        }
+        // several passes and several streams: the passes run side by side, one per idle engine
+        List<Future<List<float[]>>> running = new ArrayList<>(passes);
         for (int start = 0; start < tensors.size(); start += batch) {
-            int n = Math.min(batch, tensors.size() - start);
-            float[] input = new float[n * per];
-            for (int i = 0; i < n; i++) {
-                System.arraycopy(tensors.get(start + i), 0, input, i * per, per);
+            List<float[]> part = tensors.subList(start, Math.min(tensors.size(), start + batch));
+            running.add(passPool.submit(() -> pass(part)));
+        }
+        List<float[]> out = new ArrayList<>(tensors.size());
+        try {
+            for (Future<List<float[]>> f : running) {
+                out.addAll(f.get());
             }
-            float[][] raw;
-            engineLock.lock();
-            try {
-                raw = engine.run(input, n);
-            } finally {
-                engineLock.unlock();
+        } catch (ExecutionException e) {
+            running.forEach(f -> f.cancel(false));
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
             }
-            for (float[] row : raw) {
-                out.add(toProbabilities(model.output(), row));
-            }
+            throw new ImgscaleException("Inference failed: " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            running.forEach(f -> f.cancel(false));
+            Thread.currentThread().interrupt();
+            throw new ImgscaleException("Interrupted while classifying.", e);
         }
         return out;
+    }
+
+    /** One forward pass (at most a batch) on an idle engine, waiting for one if all are busy. */
+    private List<float[]> pass(List<float[]> tensors) {
+        int per = model.input().tensorLength();
+        int n = tensors.size();
+        float[] input = new float[n * per];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(tensors.get(i), 0, input, i * per, per);
+        }
+        Engine engine = takeEngine();
+        float[][] raw;
+        try {
+            raw = engine.run(input, n);
+        } finally {
+            idle.add(engine);
+        }
+        List<float[]> out = new ArrayList<>(n);
+        for (float[] row : raw) {
+            out.add(toProbabilities(model.output(), row));
+        }
+        return out;
+    }
+
+    private Engine takeEngine() {
+        if (closed) {
+            throw new ImgscaleException("The classifier is closed.");
+        }
+        try {
+            return idle.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ImgscaleException("Interrupted while waiting for an engine.", e);
+        }
     }
 
     /** The top-k labels of each tensor. */
@@ -216,7 +326,7 @@ public final class Classifier implements AutoCloseable {
      */
     public List<ImageResult> classifyFiles(List<Path> files) {
         List<ImageResult> results = new ArrayList<>(files.size());
-        int window = Math.max(options.batchSize() * 4, options.decodeThreads() * 2);
+        int window = Math.max(options.batchSize() * Math.max(4, 2 * engines.size()), options.decodeThreads() * 2);
         for (int start = 0; start < files.size(); start += window) {
             List<Path> chunk = files.subList(start, Math.min(files.size(), start + window));
             List<Future<float[]>> futures = new ArrayList<>();
@@ -301,12 +411,24 @@ public final class Classifier implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         decodePool.shutdownNow();
-        engineLock.lock();
-        try {
-            engine.close();
-        } finally {
-            engineLock.unlock();
+        passPool.shutdownNow();
+        // each engine once it is idle: a pass under way finishes first (bounded, so a stuck caller
+        // cannot hang a shutdown; an engine still busy then is left to the process's exit)
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        for (int i = 0; i < engines.size(); i++) {
+            try {
+                Engine engine = idle.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                if (engine == null) {
+                    LOG.warn("{} of {} engines still running a pass after 30 s; not closing them", engines.size() - i, engines.size());
+                    return;
+                }
+                engine.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 }

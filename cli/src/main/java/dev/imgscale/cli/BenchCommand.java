@@ -27,6 +27,7 @@ import java.lang.management.ManagementFactory;
 import java.time.Clock;
 import java.util.Comparator;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -121,28 +122,34 @@ final class BenchCommand implements Callable<Integer> {
             Decoded decoded = decode(classifier, encoded);
             List<float[]> tensors = decoded.tensors();
             int batch = modelOptions.batch;
-            List<float[]> batchTensors = batchOf(tensors, batch);
+            int streams = classifier.streams();
+            // a pass for every stream at once: ms/image is then the wall time over the images
+            List<float[]> batchTensors = batchOf(tensors, batch * streams);
             for (int i = 0; i < warmup; i++) {
                 classifier.probabilities(batchTensors);
             }
             long inferNanos = 0;
-            long passes = 0;
+            long rounds = 0;
             long stop = System.nanoTime() + (long) (seconds * 1e9);
-            while (passes < 3 || System.nanoTime() < stop) {
+            while (rounds < 3 || System.nanoTime() < stop) {
                 long t0 = System.nanoTime();
                 classifier.probabilities(batchTensors);
                 inferNanos += System.nanoTime() - t0;
-                passes++;
+                rounds++;
             }
             double decodeMs = decoded.msPerImage();
-            double inferMs = inferNanos / 1e6 / (passes * batch);
-            out.printf(Locale.ROOT, "model                     %s (%s, engine %s, %d threads, batch %d)%n", model.name(), model.format(),
-                    classifier.engineName(), classifier.engineThreads(), batch);
+            double inferMs = inferNanos / 1e6 / (rounds * batchTensors.size());
+            // decoding takes turns with inference on the same cores: one thread's decode time,
+            // spread over the cores the streams use
+            int cores = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), streams * classifier.engineThreads()));
+            out.printf(Locale.ROOT, "model                     %s (%s, engine %s, %s, batch %d)%n", model.name(), model.format(),
+                    classifier.engineName(), streamsText(classifier), batch);
             out.printf(Locale.ROOT, "images                    %d distinct, %d decodes timed%n", tensors.size(), decoded.count());
             out.printf(Locale.ROOT, "decode+preprocess         %.2f ms/image (one thread)%n", decodeMs);
-            out.printf(Locale.ROOT, "inference                 %.2f ms/image (%d passes of %d)%n", inferMs, passes, batch);
+            out.printf(Locale.ROOT, "inference                 %.2f ms/image (%d x %d passes of %d at once)%n", inferMs, rounds, streams, batch);
             out.printf(Locale.ROOT, "inference throughput      %.1f images/s%n", 1000 / inferMs);
-            out.printf(Locale.ROOT, "sequential end to end     %.1f images/s (decode then infer, no overlap)%n", 1000 / (decodeMs + inferMs));
+            out.printf(Locale.ROOT, "sequential end to end     %.1f images/s (decode then infer, no overlap)%n",
+                    1000 / (decodeMs / cores + inferMs));
             out.flush();
         }
         return ExitCodes.OK;
@@ -169,7 +176,7 @@ final class BenchCommand implements Callable<Integer> {
                     Classifier.chooseEngine(model, engine);
                     loaded.add(perBatch);
                     for (int b = 0; b < batches.size(); b++) {
-                        perBatch[b] = modelOptions.open(model, resolver, new ClassifierOptions(engine, base.threads(),
+                        perBatch[b] = modelOptions.open(model, resolver, new ClassifierOptions(engine, base.threads(), base.streams(),
                                 batches.get(b), base.decodeThreads(), base.topK(), base.limits()), progress);
                     }
                 } catch (ImgscaleException e) {
@@ -186,7 +193,7 @@ final class BenchCommand implements Callable<Integer> {
             Decoded decoded = decode(loaded.get(0)[0], encoded);
             for (Classifier[] perBatch : loaded) {
                 for (int b = 0; b < batches.size(); b++) {
-                    List<float[]> batchTensors = batchOf(decoded.tensors(), batches.get(b));
+                    List<float[]> batchTensors = batchOf(decoded.tensors(), batches.get(b) * perBatch[b].streams());
                     for (int i = 0; i < warmup; i++) {
                         perBatch[b].probabilities(batchTensors);
                     }
@@ -198,7 +205,8 @@ final class BenchCommand implements Callable<Integer> {
             for (int r = 0; r < rounds; r++) {
                 for (int e = 0; e < loaded.size(); e++) {
                     for (int b = 0; b < batches.size(); b++) {
-                        results[e][b][r] = time(loaded.get(e)[b], batchOf(decoded.tensors(), batches.get(b)), slice);
+                        Classifier c = loaded.get(e)[b];
+                        results[e][b][r] = time(c, batchOf(decoded.tensors(), batches.get(b) * c.streams()), slice);
                     }
                 }
             }
@@ -242,7 +250,17 @@ final class BenchCommand implements Callable<Integer> {
         return new ArrayList<>(names);
     }
 
-    /** Mean ms/image of whole forward passes over {@code budget} nanoseconds (at least one pass). */
+    /** "2 streams x 1 thread": how the classifier runs its passes. */
+    static String streamsText(Classifier classifier) {
+        int streams = classifier.streams();
+        int threads = classifier.engineThreads();
+        return streams + (streams == 1 ? " stream x " : " streams x ") + threads + (threads == 1 ? " thread" : " threads");
+    }
+
+    /**
+     * Mean wall ms/image of whole calls (a pass per stream, side by side) over {@code budget}
+     * nanoseconds (at least one call).
+     */
     private static double time(Classifier classifier, List<float[]> batch, long budget) {
         long passes = 0;
         long nanos = 0;
@@ -275,7 +293,7 @@ final class BenchCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "--engine auto      %s%n", auto);
         out.println();
         StringBuilder head1 = new StringBuilder(String.format(Locale.ROOT, "%-12s %7s", "", ""));
-        StringBuilder head2 = new StringBuilder(String.format(Locale.ROOT, "%-12s %7s", "engine", "threads"));
+        StringBuilder head2 = new StringBuilder(String.format(Locale.ROOT, "%-12s %7s", "engine", "streams"));
         for (int batch : batches) {
             head1.append(String.format(Locale.ROOT, "  %-20s", "batch " + batch));
             head2.append(String.format(Locale.ROOT, "  %9s %10s", "ms/image", "images/s"));
@@ -284,8 +302,8 @@ final class BenchCommand implements Callable<Integer> {
         out.println(head2);
         double[][] medians = new double[loaded.size()][batches.size()];
         for (int e = 0; e < loaded.size(); e++) {
-            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-12s %7d", loaded.get(e).engineName(),
-                    loaded.get(e).engineThreads()));
+            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-12s %7s", loaded.get(e).engineName(),
+                    loaded.get(e).streams() + "x" + loaded.get(e).engineThreads()));
             for (int b = 0; b < batches.size(); b++) {
                 medians[e][b] = median(results[e][b]);
                 row.append(String.format(Locale.ROOT, "  %9.2f %10.1f", medians[e][b], 1000 / medians[e][b]));
@@ -409,13 +427,18 @@ final class BenchCommand implements Callable<Integer> {
         @Mixin
         ModelOptions modelOptions;
 
-        /** Images the worker classifies end to end before the rounds that count. */
-        private static final int WARM_UP_IMAGES = 200;
+        /**
+         * Images the worker classifies end to end before the rounds that count: the JIT compiles the
+         * worker's and the embedded servers' paths over the first few hundred (C1 only, the
+         * launcher's default: 2.7-3.3 ms of compiling per image in a first round after 200 images of
+         * warm-up, 0.9-1.0 in the next).
+         */
+        private static final int WARM_UP_IMAGES = 400;
 
         @Option(names = "--images", paramLabel = "N", defaultValue = "200", description = "Images to classify end to end (default: ${DEFAULT-VALUE}).")
         int count;
 
-        @Option(names = "--rounds", paramLabel = "N", defaultValue = "3",
+        @Option(names = "--rounds", paramLabel = "N", defaultValue = "5",
                 description = "Rounds of worker then classifier alone; figures are their medians (default: ${DEFAULT-VALUE}).")
         int rounds;
 
@@ -471,14 +494,15 @@ final class BenchCommand implements Callable<Integer> {
                  AwsClients clients = new AwsClients(local.settings())) {
                 StackConfig config = StackProvisioner.initLocal(local, clients, Map.of());
                 StackContext stack = new StackContext(config, clients);
-                // warm-up, for both measurements alike: the engine's first passes, and the JIT on the
-                // worker's paths (the SDK clients and the in-process S3 and SQS servers), whose first
-                // few hundred requests run slower than the rest (a first round after a warm-up of 100
-                // images was the slowest of three in most runs)
+                // warm-up, for both measurements alike: every engine stream's first passes, and the JIT
+                // on the worker's paths (the SDK clients and the in-process S3 and SQS servers), whose
+                // first few hundred requests run slower than the rest
                 for (int i = 0; i < 2; i++) {
-                    classifierOnly(classifier, encoded.subList(0, Math.min(encoded.size(), options.batchSize())));
+                    classifierOnly(classifier, encoded.subList(0, Math.min(encoded.size(), options.batchSize() * classifier.streams())));
                 }
-                endToEnd(classifier, model, stack, items.subList(0, Math.min(items.size(), WARM_UP_IMAGES)));
+                for (int warmed = 0; warmed < WARM_UP_IMAGES; warmed += items.size()) {
+                    endToEnd(classifier, model, stack, items.subList(0, Math.min(items.size(), WARM_UP_IMAGES - warmed)));
+                }
                 // Rounds of: the classifier alone, then the worker, ..., then the classifier alone;
                 // each round's efficiency is the worker over the mean of the two classifier-only
                 // runs beside it, so that a change in the machine's load hits both sides alike.
@@ -490,8 +514,8 @@ final class BenchCommand implements Callable<Integer> {
                     alone.add(classifierOnly(classifier, encoded));
                 }
                 double loadAfter = loadAverage();
-                out.printf(Locale.ROOT, "model                %s (%s, engine %s, %d threads, batch %d)%n", model.name(), model.format(),
-                        classifier.engineName(), classifier.engineThreads(), options.batchSize());
+                out.printf(Locale.ROOT, "model                %s (%s, engine %s, %s, batch %d)%n", model.name(), model.format(),
+                        classifier.engineName(), streamsText(classifier), options.batchSize());
                 out.printf(Locale.ROOT, "machine              %d processors, Java %s; load average %.2f before, %.2f after%n",
                         Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), loadBefore, loadAfter);
                 out.printf(Locale.ROOT, "images               %d per round (copies of %d files), %d labelled, %d errors%n", count,
@@ -499,7 +523,7 @@ final class BenchCommand implements Callable<Integer> {
                 out.printf(Locale.ROOT, "worker               %s; worker, S3 and SQS in this process%n", worker.get(0).settings());
                 out.println();
                 out.printf(Locale.ROOT, "%-6s %11s %16s %15s %11s   %s%n", "round", "end to end", "classifier only", "inference only",
-                        "efficiency", "CPU ms/image: end to end (S3+SQS servers), classifier only");
+                        "efficiency", "CPU ms/image: end to end (S3+SQS servers, JIT), classifier only");
                 out.printf(Locale.ROOT, "%-6s %11s %16s %15s %11s%n", "", "images/s", "images/s", "images/s", "");
                 double[] efficiency = new double[rounds];
                 double[] ofInference = new double[rounds];
@@ -514,17 +538,17 @@ final class BenchCommand implements Callable<Integer> {
                     inference[r] = (before.inferenceImagesPerSecond() + after.inferenceImagesPerSecond()) / 2;
                     efficiency[r] = endToEnd[r] / sequential[r];
                     ofInference[r] = endToEnd[r] / inference[r];
-                    out.printf(Locale.ROOT, "%-6d %11.1f %16.1f %15.1f %11.2f   %.1f (%.1f), %.1f%n", r + 1, endToEnd[r], sequential[r],
+                    out.printf(Locale.ROOT, "%-6d %11.1f %16.1f %15.1f %11.2f   %.1f (%.1f, %.1f), %.1f%n", r + 1, endToEnd[r], sequential[r],
                             inference[r], efficiency[r], worker.get(r).cpuMsPerImage(), worker.get(r).serverCpuMsPerImage(),
-                            (before.cpuMsPerImage() + after.cpuMsPerImage()) / 2);
+                            worker.get(r).jitMsPerImage(), (before.cpuMsPerImage() + after.cpuMsPerImage()) / 2);
                 }
                 double decodeMs = alone.stream().mapToDouble(Sequential::decodeMs).average().orElse(0);
                 double inferMs = alone.stream().mapToDouble(Sequential::inferMs).average().orElse(0);
                 out.println();
                 out.printf(Locale.ROOT, "end to end           %.1f images/s (median of %d rounds of %d images)%n", median(endToEnd), rounds,
                         count);
-                out.printf(Locale.ROOT, "classifier only      %.1f images/s (decode %.2f + infer %.2f ms/image, one after the other)%n",
-                        median(sequential), decodeMs, inferMs);
+                out.printf(Locale.ROOT, "classifier only      %.1f images/s (decode %.2f + infer %.2f ms/image one after the other, on each of %d %s)%n",
+                        median(sequential), decodeMs, inferMs, classifier.streams(), classifier.streams() == 1 ? "stream" : "streams side by side");
                 out.printf(Locale.ROOT, "inference only       %.1f images/s%n", median(inference));
                 out.printf(Locale.ROOT, "pipeline efficiency  %.2f of classifier only, %.2f of inference only (medians; rounds %.2f-%.2f)%n",
                         median(efficiency), median(ofInference), Arrays.stream(efficiency).min().orElse(0),
@@ -537,9 +561,15 @@ final class BenchCommand implements Callable<Integer> {
         }
 
         /** The worker's run over the uploaded images. */
-        private record EndToEnd(long processed, long failed, double seconds, long cpuNanos, long serverCpuNanos, String settings) {
+        private record EndToEnd(long processed, long failed, double seconds, long cpuNanos, long serverCpuNanos, long jitMillis,
+                                String settings) {
             double serverCpuMsPerImage() {
                 return serverCpuNanos / 1e6 / processed;
+            }
+
+            /** The JIT compilers' time (HotSpot's figure, close to their CPU time) per image. */
+            double jitMsPerImage() {
+                return (double) jitMillis / processed;
             }
 
             double imagesPerSecond() {
@@ -572,6 +602,7 @@ final class BenchCommand implements Callable<Integer> {
             Thread thread = new Thread(worker::run, "imgscale-bench-worker");
             long cpu0 = processCpuNanos();
             long server0 = serverCpuNanos();
+            long jit0 = jitMillis();
             long t0 = System.nanoTime();
             thread.start();
             long deadline = t0 + java.time.Duration.ofMinutes(30).toNanos();
@@ -579,11 +610,12 @@ final class BenchCommand implements Callable<Integer> {
                 if (System.nanoTime() > deadline) {
                     throw new ImgscaleException("The worker did not finish " + items.size() + " images within 30 minutes.");
                 }
-                Thread.sleep(2);
+                Thread.sleep(5);
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             long cpu = processCpuNanos() - cpu0;
             long serverCpu = serverCpuNanos() - server0;
+            long jit = jitMillis() - jit0;
             worker.beginShutdown();
             worker.awaitShutdown(java.time.Duration.ofMinutes(1));
             int results = client.resultNames(report.job()).size();
@@ -593,27 +625,36 @@ final class BenchCommand implements Callable<Integer> {
             }
             String settings = String.format(Locale.ROOT, "%d requests per poll, %d downloads at once, decoding %s; %d batches per round",
                     workerOptions.maxMessages(), workerOptions.downloadConcurrency(), worker.decoding(), worker.batches());
-            return new EndToEnd(worker.processed(), worker.failed(), seconds, cpu, serverCpu, settings);
+            return new EndToEnd(worker.processed(), worker.failed(), seconds, cpu, serverCpu, jit, settings);
         }
 
-        /** The classifier alone over the same images: decode a batch on this thread, infer it, and so on. */
-        private record Sequential(int images, long decodeNanos, long inferNanos, long cpuNanos) {
+        /**
+         * The classifier alone over the same images, as a worker without a pipeline would run it:
+         * a thread per engine stream, each taking the next batch, decoding it on its own thread and
+         * inferring it, and so on ({@code wallNanos}, {@code cpuNanos}; {@code decodeNanos} and
+         * {@code inferNanos} summed over the threads); then the same batches' tensors inferred again
+         * with nothing else running ({@code inferOnlyNanos}, wall time).
+         */
+        private record Sequential(int images, int streams, long wallNanos, long decodeNanos, long inferNanos, long inferOnlyNanos,
+                                  long cpuNanos) {
             double cpuMsPerImage() {
                 return cpuNanos / 1e6 / images;
             }
 
             double imagesPerSecond() {
-                return images * 1e9 / (decodeNanos + inferNanos);
+                return images * 1e9 / wallNanos;
             }
 
             double inferenceImagesPerSecond() {
-                return images * 1e9 / inferNanos;
+                return images * 1e9 / inferOnlyNanos;
             }
 
+            /** One thread's decode + preprocess time per image. */
             double decodeMs() {
                 return decodeNanos / 1e6 / images;
             }
 
+            /** One stream's inference time per image (the streams run side by side). */
             double inferMs() {
                 return inferNanos / 1e6 / images;
             }
@@ -621,31 +662,80 @@ final class BenchCommand implements Callable<Integer> {
 
         private static Sequential classifierOnly(Classifier classifier, List<byte[]> encoded) {
             int batch = classifier.options().batchSize();
-            long decodeNanos = 0;
-            long inferNanos = 0;
-            int images = 0;
-            long cpu0 = processCpuNanos();
+            int streams = classifier.streams();
+            List<List<byte[]>> batches = new ArrayList<>();
             for (int start = 0; start < encoded.size(); start += batch) {
-                long t0 = System.nanoTime();
-                List<float[]> tensors = new ArrayList<>(batch);
-                for (byte[] bytes : encoded.subList(start, Math.min(encoded.size(), start + batch))) {
-                    try {
-                        tensors.add(classifier.prepare(bytes));
-                    } catch (ImageRejectedException e) {
-                        // the worker writes an error result for it; no inference either way
-                    }
-                }
-                long t1 = System.nanoTime();
-                List<List<Prediction>> labels = classifier.infer(tensors);
-                long t2 = System.nanoTime();
-                decodeNanos += t1 - t0;
-                inferNanos += t2 - t1;
-                images += labels.size();
+                batches.add(encoded.subList(start, Math.min(encoded.size(), start + batch)));
             }
-            if (images == 0) {
+            List<List<float[]>> tensors = new ArrayList<>(java.util.Collections.nCopies(batches.size(), List.<float[]>of()));
+            java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicLong decodeNanos = new java.util.concurrent.atomic.AtomicLong();
+            java.util.concurrent.atomic.AtomicLong inferNanos = new java.util.concurrent.atomic.AtomicLong();
+            java.util.concurrent.atomic.AtomicInteger images = new java.util.concurrent.atomic.AtomicInteger();
+            long cpu0 = processCpuNanos();
+            long wall = inParallel(streams, () -> {
+                for (int b = next.getAndIncrement(); b < batches.size(); b = next.getAndIncrement()) {
+                    long t0 = System.nanoTime();
+                    List<float[]> prepared = new ArrayList<>(batch);
+                    for (byte[] bytes : batches.get(b)) {
+                        try {
+                            prepared.add(classifier.prepare(bytes));
+                        } catch (ImageRejectedException e) {
+                            // the worker writes an error result for it; no inference either way
+                        }
+                    }
+                    long t1 = System.nanoTime();
+                    List<List<Prediction>> labels = classifier.infer(prepared);
+                    long t2 = System.nanoTime();
+                    decodeNanos.addAndGet(t1 - t0);
+                    inferNanos.addAndGet(t2 - t1);
+                    images.addAndGet(labels.size());
+                    tensors.set(b, prepared);
+                }
+            });
+            long cpu = processCpuNanos() - cpu0;
+            if (images.get() == 0) {
                 throw new ImgscaleException("None of the benchmark images could be decoded.");
             }
-            return new Sequential(images, decodeNanos, inferNanos, processCpuNanos() - cpu0);
+            next.set(0);
+            long inferOnly = inParallel(streams, () -> {
+                for (int b = next.getAndIncrement(); b < tensors.size(); b = next.getAndIncrement()) {
+                    if (!tensors.get(b).isEmpty()) {
+                        classifier.infer(tensors.get(b));
+                    }
+                }
+            });
+            return new Sequential(images.get(), streams, wall, decodeNanos.get(), inferNanos.get(), inferOnly, cpu);
+        }
+
+        /** Runs the task on {@code threads} threads at once and returns the wall nanoseconds until all end. */
+        private static long inParallel(int threads, Runnable task) {
+            List<Thread> running = new ArrayList<>();
+            AtomicReference<RuntimeException> failure = new AtomicReference<>();
+            long t0 = System.nanoTime();
+            for (int i = 0; i < threads; i++) {
+                Thread t = new Thread(() -> {
+                    try {
+                        task.run();
+                    } catch (RuntimeException e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }, "imgscale-bench-stream");
+                t.start();
+                running.add(t);
+            }
+            for (Thread t : running) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new ImgscaleException("Interrupted while benchmarking.", e);
+                }
+            }
+            if (failure.get() != null) {
+                throw failure.get();
+            }
+            return System.nanoTime() - t0;
         }
 
         /**
@@ -675,6 +765,12 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             return sum;
+        }
+
+        /** Milliseconds the JIT compilers have spent compiling in this process. */
+        private static long jitMillis() {
+            java.lang.management.CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+            return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
         }
 
         private static double loadAverage() {

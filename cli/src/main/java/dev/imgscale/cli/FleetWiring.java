@@ -10,6 +10,7 @@ import dev.imgscale.daemon.fleet.Fleet;
 import dev.imgscale.daemon.fleet.LocalProcessFleet;
 import dev.imgscale.daemon.stack.StackContext;
 import dev.imgscale.daemon.stack.StackOpener;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -32,6 +33,8 @@ final class FleetWiring {
     static List<String> localWorkerCommand(StackContext stack, double bootDelay, long idleExit) {
         String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC"));
+        // the JIT choice bin/imgscale made for this process (C1 only by default), for the workers too
+        cmd.addAll(jitOptions(ManagementFactory.getRuntimeMXBean().getInputArguments()));
         // The class data sharing archive bin/imgscale gave this process (same jar, so it is valid for
         // the child too): each scale-out then starts about a second sooner.
         String archive = System.getProperty("imgscale.cds");
@@ -47,6 +50,17 @@ final class FleetWiring {
             cmd.add(String.valueOf(bootDelay));
         }
         return cmd;
+    }
+
+    /** The JIT options among a JVM's arguments (tiered compilation and its stop level), to pass on to a child JVM. */
+    static List<String> jitOptions(List<String> jvmArguments) {
+        List<String> out = new ArrayList<>();
+        for (String arg : jvmArguments) {
+            if (arg.startsWith("-XX:TieredStopAtLevel=") || arg.equals("-XX:-TieredCompilation") || arg.equals("-XX:+TieredCompilation")) {
+                out.add(arg);
+            }
+        }
+        return out;
     }
 
     static Fleet fleet(String kind, StackContext stack, Map<String, String> env, double bootDelay, long idleExit) {

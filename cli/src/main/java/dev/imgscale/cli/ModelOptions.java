@@ -28,8 +28,13 @@ public final class ModelOptions {
             description = "Inference engine: opencv, onnxruntime or auto (ONNX models on ONNX Runtime, TFLite on OpenCV; default: ${DEFAULT-VALUE}).")
     String engine;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "Inference threads (default: one per core).")
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
+            description = "Inference threads per stream (default: 1 with a stream per core; --threads alone runs one stream).")
     int threads;
+
+    @Option(names = "--streams", paramLabel = "N", defaultValue = "0",
+            description = "Forward passes run at once, each on its own copy of the model (default: one per core, at most 8; 1 with --threads).")
+    int streams;
 
     @Option(names = "--batch", paramLabel = "N", defaultValue = "8", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
@@ -71,6 +76,6 @@ public final class ModelOptions {
 
     public ClassifierOptions options() {
         DecodeLimits limits = new DecodeLimits((long) (maxFileMb * 1024 * 1024), (long) (maxMegapixels * 1_000_000));
-        return new ClassifierOptions(engine, threads, batch, 0, top, limits);
+        return new ClassifierOptions(engine, threads, streams, batch, 0, top, limits);
     }
 }

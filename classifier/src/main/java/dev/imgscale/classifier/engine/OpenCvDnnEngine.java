@@ -19,6 +19,7 @@ import org.bytedeco.opencv.opencv_dnn.Net;
  */
 @NotThreadSafe
 public final class OpenCvDnnEngine implements Engine {
+    private static final Object LOAD_LOCK = new Object();
     private final Net net;
     private final InputSpec input;
     private final OutputSpec output;
@@ -32,7 +33,7 @@ public final class OpenCvDnnEngine implements Engine {
             opencv_core.setNumThreads(threads);
         }
         try {
-            this.net = opencv_dnn.readNet(modelFile.toString());
+            this.net = readNet(modelFile);
         } catch (RuntimeException e) {
             throw new ImgscaleException("OpenCV DNN cannot load " + modelFile + " as a " + spec.format() + " model: "
                     + firstLine(e.getMessage()), e);
@@ -50,6 +51,18 @@ public final class OpenCvDnnEngine implements Engine {
         }
         net.setPreferableBackend(opencv_dnn.DNN_BACKEND_OPENCV);
         net.setPreferableTarget(opencv_dnn.DNN_TARGET_CPU);
+    }
+
+    /**
+     * One network load at a time in the process: OpenCV 4.11's TFLite importer is not safe to run
+     * on two threads at once (seen: the first two MobileNetV2 int8 loads of a test JVM, side by side,
+     * one failing with "Unsupported operator type QUANTIZE"), so the streams' copies of a network load in turn. Each
+     * loaded {@link Net} then runs on its own without any lock.
+     */
+    private static Net readNet(Path modelFile) {
+        synchronized (LOAD_LOCK) {
+            return opencv_dnn.readNet(modelFile.toString());
+        }
     }
 
     @Override

@@ -72,22 +72,24 @@ import org.slf4j.LoggerFactory;
  * including when a worker is killed between writing results and deleting requests.
  *
  * <p><b>The pipeline.</b> Batches (one receive each, up to ten requests) go through three stages,
- * each on its own thread, joined by hand-offs that hold nothing ({@link SynchronousQueue}s):
+ * joined by hand-offs that hold nothing ({@link SynchronousQueue}s):
  * <pre>
- *   receive thread:  poll → parse, check jobs → download (io pool) ─────────────────────────┐ hand-off
- *   run() thread:    decode (decode pool, in parallel) → infer (the engine)  ◄───────────────┘ ─┐ hand-off
- *   finish thread:   write results (io pool) → publish → stop heartbeat → delete → count  ◄──────┘
+ *   receive thread:    poll → parse, check jobs → download (io pool) ───────────────────────┐ hand-off
+ *   classify threads:  decode (decode pool, in parallel) → infer (an engine stream)  ◄──────┘ ─┐ hand-off
+ *   finish thread:     write results (io pool) → publish → stop heartbeat → delete → count  ◄───┘
  * </pre>
- * So while batch n is classified, batch n+1 is received and downloaded and batch n-1's results
- * are written, published and its requests deleted: the network waits overlap the engine. The CPU
- * work, decoding and inference, takes turns on all the cores, because a decoder running beside an
- * engine that already has a thread per core slows every forward pass more than it saves (see
- * {@link #decodeAhead(int, int)}); when the engine is given fewer threads than there are cores,
- * images are decoded in the receive stage instead, on the cores the engine leaves free. A stage hands a batch on only when the
- * next stage takes it, so at most three batches (30 requests) are held at once, one per stage: the
- * receive thread polls again only after handing its batch to the classifier, which keeps the
- * requests it takes early from the other workers to one batch. Each batch moves through the
- * explicit {@link Stage}s.
+ * There is a classify thread per engine stream of the classifier ({@link Classifier#streams()}, by
+ * default one per core, each running single-threaded forward passes), so as many batches are
+ * classified at once as there are streams, and while they are, the next batch is received and
+ * downloaded and a previous one's results are written, published and its requests deleted: the
+ * network waits overlap the engine. Decoding runs in the classify stage just before each
+ * inference, taking turns with the other streams' passes on the cores; only when the streams leave
+ * cores free (fewer inference threads in all than processors, e.g. {@code --streams 1 --threads 1}
+ * on 2 cores) are images decoded in the receive stage instead, on the free cores (see
+ * {@link #decodeAhead(int, int)}). A stage hands a batch on only when the next stage takes it, so at
+ * most streams + 2 batches are held at once (40 requests on 2 cores): the receive thread polls again
+ * only after a classify thread takes its batch, which keeps the requests it takes early from the
+ * other workers to one batch. Each batch moves through the explicit {@link Stage}s.
  *
  * <p>Invariants, whatever the stage:
  * <ul>
@@ -167,6 +169,10 @@ public final class Worker {
     private final boolean decodeAhead;
     /** Bounds the decoded images alive at once (each may be 150 MB) and the decoders running at once. */
     private final Semaphore decodeSlots;
+    /** Batches classified at once: one per engine stream of the classifier. */
+    private final int classifyStreams;
+    /** Classify loops that have not yet seen the end of the receive stage. */
+    private final AtomicInteger classifiersRunning;
 
     /** STARTING, POLLING (running) or STOPPED; {@link #state()} derives the rest. */
     private final AtomicReference<State> phase = new AtomicReference<>(State.STARTING);
@@ -210,16 +216,20 @@ public final class Worker {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.options = Objects.requireNonNull(options, "options");
         int processors = Runtime.getRuntime().availableProcessors();
-        int engineThreads = classifier.engineThreads();
+        // every stream's threads: the cores the engines take when all of them run a pass
+        int engineThreads = classifier.engineThreads() * classifier.streams();
         this.decodeAhead = decodeAhead(engineThreads, processors);
+        this.classifyStreams = Math.max(1, classifier.streams());
+        this.classifiersRunning = new AtomicInteger(classifyStreams);
         int decoders = Math.max(1, classifier.options().decodeThreads());
         this.decodeSlots = new Semaphore(decodeAhead ? Math.max(1, Math.min(decoders, processors - engineThreads)) : decoders);
     }
 
     /**
      * Whether to decode the next batch beside the engine (in the receive stage) rather than in the
-     * classify stage, in parallel, just before each inference. Only when the engine leaves cores
-     * free (fewer inference threads than processors, e.g. {@code --threads 1}): otherwise a decoder
+     * classify stage, in parallel, just before each inference. Only when the engines leave cores
+     * free ({@code engineThreads}, every stream's threads together, fewer than the processors, e.g.
+     * {@code --streams 1 --threads 1}): otherwise a decoder
      * running beside the engine takes a core from one of its threads, and since the engine splits
      * each operator evenly over its threads, the whole pass then waits for the slowed one. Measured
      * on 2 cores (MobileNetV2 int8 on OpenCV DNN, 2 threads, under other load): decoding beside the
@@ -240,8 +250,8 @@ public final class Worker {
     }
 
     /**
-     * Runs the pipeline until {@link #beginShutdown()} or the idle exit, the classify stage on the
-     * calling thread. A worker runs once.
+     * Runs the pipeline until {@link #beginShutdown()} or the idle exit, returning once every stage
+     * has ended. A worker runs once.
      */
     public void run() {
         if (!ran.compareAndSet(false, true)) {
@@ -262,6 +272,24 @@ public final class Worker {
                 options.idleExit() == null ? "" : ", idle exit after " + options.idleExit().toSeconds() + " s");
         Thread receiver = daemonThreads("imgscale-worker-receive").newThread(() -> receiveLoop(poller, io, timer));
         Thread finisher = daemonThreads("imgscale-worker-finish").newThread(() -> finishLoop(io));
+        // the classify stage: one loop per engine stream, each on its own thread; this thread waits
+        // for all of them to end, or for the first to fail
+        List<Thread> streams = new ArrayList<>();
+        List<CompletableFuture<Void>> classified = new ArrayList<>();
+        CompletableFuture<Void> streamFailed = new CompletableFuture<>();
+        for (int i = 0; i < classifyStreams; i++) {
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            classified.add(done);
+            streams.add(daemonThreads("imgscale-worker-classify").newThread(() -> {
+                try {
+                    classifyLoop(decoders);
+                    done.complete(null);
+                } catch (Throwable t) {
+                    done.completeExceptionally(t);
+                    streamFailed.completeExceptionally(t);
+                }
+            }));
+        }
         boolean clean = false;
         try {
             lastWork = clock.millis();
@@ -269,7 +297,8 @@ public final class Worker {
             phase.set(State.POLLING);
             receiver.start();
             finisher.start();
-            classifyLoop(decoders);
+            streams.forEach(Thread::start);
+            awaitStreams(CompletableFuture.allOf(classified.toArray(CompletableFuture[]::new)), streamFailed);
             joinUninterruptibly(receiver);
             joinUninterruptibly(finisher);
             clean = true;
@@ -280,6 +309,7 @@ public final class Worker {
                 beginShutdown();
                 receiver.interrupt();
                 finisher.interrupt();
+                streams.forEach(Thread::interrupt);
             }
             // Not shutdownNow: an abandoned poll should finish, so that what it brings is released.
             poller.shutdown();
@@ -290,6 +320,37 @@ public final class Worker {
             LOG.info("Worker {} stopped: {} images ({} errors) in {} batches, {} left for redelivery, {} dropped", options.workerId(),
                     processed.get(), failed.get(), batches.get(), left.get(), cancelled.get());
             stopped.countDown();
+        }
+    }
+
+    /**
+     * Waits, uninterruptibly, until every classify stream has ended, or rethrows the first one's
+     * failure (an Error: the streams catch everything else batch by batch).
+     */
+    private static void awaitStreams(CompletableFuture<Void> all, CompletableFuture<Void> failed) {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    CompletableFuture.anyOf(all, failed).get();
+                    return;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException e) {
+                    Throwable cause = e.getCause();
+                    if (cause instanceof Error error) {
+                        throw error;
+                    }
+                    if (cause instanceof RuntimeException r) {
+                        throw r;
+                    }
+                    throw new IllegalStateException("a classify stream failed", cause);
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -491,7 +552,13 @@ public final class Worker {
         while (true) {
             Batch batch = takeUninterruptibly(toClassify);
             if (batch == end) {
-                putUninterruptibly(toFinish, end);
+                // the receive stage is done: the last stream to learn it tells the finish stage,
+                // each other one passes the news to a sibling (which takes it once its batch is handed on)
+                if (classifiersRunning.decrementAndGet() > 0) {
+                    putUninterruptibly(toClassify, end);
+                } else {
+                    putUninterruptibly(toFinish, end);
+                }
                 return;
             }
             batch.stage = Stage.CLASSIFYING;

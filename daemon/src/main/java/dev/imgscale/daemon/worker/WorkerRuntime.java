@@ -115,7 +115,7 @@ public final class WorkerRuntime implements AutoCloseable {
         String modelName = settings.model() != null ? settings.model() : config.model();
         ModelSpec model = ModelCatalog.builtIn().model(modelName);
         ClassifierOptions classifierOptions = settings.classifier() != null ? settings.classifier()
-                : new ClassifierOptions("auto", 0, DEFAULT_BATCH_SIZE, 0, 5, DecodeLimits.DEFAULT);
+                : new ClassifierOptions("auto", 0, 0, DEFAULT_BATCH_SIZE, 0, 5, DecodeLimits.DEFAULT);
         AssetResolver resolver = AssetResolver.fromEnvironment(env);
         useCachedNatives(model, classifierOptions, env);
         Optional<Path> modelFile = resolver.locate(model.asset());

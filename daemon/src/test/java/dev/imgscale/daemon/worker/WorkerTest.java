@@ -1,6 +1,7 @@
 package dev.imgscale.daemon.worker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -86,7 +87,7 @@ class WorkerTest {
         aws = new AwsClients(local.settings());
         long t0 = System.nanoTime();
         classifier = Classifier.open(ModelCatalog.builtIn().model(MODEL), TestAssets.resolver(cache),
-                new ClassifierOptions("auto", 0, 10, 0, 5, DecodeLimits.DEFAULT), null);
+                new ClassifierOptions("auto", 0, 0, 10, 0, 5, DecodeLimits.DEFAULT), null);
         System.out.printf("[measure] %s loaded in %d ms%n", MODEL, (System.nanoTime() - t0) / 1_000_000);
         expected = new LinkedHashMap<>();
         for (String[] row : TestAssets.expected()) {
@@ -391,7 +392,10 @@ class WorkerTest {
         Stack s = newStack(5);
         Map<String, byte[]> images = new TreeMap<>();
         List<String> names = new ArrayList<>(expected.keySet());
-        for (int i = 0; i < 30; i++) {
+        // a batch per classify stream, one in the finish stage and one received early
+        int streams = classifier.streams();
+        int total = (streams + 2) * 10;
+        for (int i = 0; i < total; i++) {
             String name = names.get(i % names.size());
             images.put(i + "/" + name, Files.readAllBytes(TestAssets.images().resolve(name)));
         }
@@ -401,9 +405,9 @@ class WorkerTest {
         GatedQueue results = new GatedQueue(s.results);
         RecordingStore output = new RecordingStore(s.output, log);
         int[] held = new int[1];
-        // Publishing the first batch's results waits at the gate: the finish stage holds it, the
-        // classifier classifies the second and waits to hand it on, and the receive stage takes the
-        // third batch early and prepares it. A 1 s visibility: only the heartbeat keeps them hidden.
+        // Publishing the first batch's results waits at the gate: the finish stage holds it, each
+        // classify stream classifies another and waits to hand it on, and the receive stage takes the
+        // last batch early and prepares it. A 1 s visibility: only the heartbeat keeps them hidden.
         Worker worker = new Worker(classifier, requests, results, s.input, output, Clock.systemUTC(),
                 options().withVisibility(Duration.ofSeconds(1)));
         running.add(worker);
@@ -412,20 +416,21 @@ class WorkerTest {
         t.start();
         try {
             assertTrue(results.entered.await(60, TimeUnit.SECONDS), "the worker never published");
-            // (SQS may return fewer than ten per receive: then fewer than 30 are held, and the rest wait)
-            await(Duration.ofSeconds(60), () -> worker.pipeline().getOrDefault(Worker.Stage.PREPARED, 0) > 0,
+            // (SQS may return fewer than ten per receive: then fewer are held, and the rest wait)
+            await(Duration.ofSeconds(60), () -> worker.pipeline().getOrDefault(Worker.Stage.PREPARED, 0) > 0
+                            && !worker.pipeline().containsKey(Worker.Stage.CLASSIFYING),
                     () -> "in hand " + worker.inHand() + ", stages " + worker.pipeline());
             Map<Worker.Stage, Integer> stages = worker.pipeline();
             held[0] = worker.inHand();
-            assertTrue(stages.size() == 3 && held[0] > 20, "three batches held, one per stage: " + stages);
+            assertTrue(stages.size() == 3 && held[0] > total - 10, "streams + 2 batches held, in every stage: " + stages);
             assertEquals(held[0], stages.values().stream().mapToInt(Integer::intValue).sum(), "inHand counts every stage: " + stages);
             assertEquals(Worker.State.WORKING, worker.state());
 
-            // Three visibility timeouts with all three batches held: none may become visible again.
+            // Three visibility timeouts with every batch held: none may become visible again.
             long until = System.nanoTime() + 3_000_000_000L;
             while (System.nanoTime() < until) {
-                assertEquals(new QueueDepth(30 - held[0], held[0], 0), s.requests.depth(),
-                        "request queue while three batches are held, " + stages);
+                assertEquals(new QueueDepth(total - held[0], held[0], 0), s.requests.depth(),
+                        "request queue while the batches are held, " + stages);
                 Thread.sleep(150);
             }
             assertEquals(List.of(), requests.deleted, "nothing deleted before its results are published");
@@ -446,10 +451,10 @@ class WorkerTest {
         assertEquals(0, worker.left());
         assertEquals(0, worker.failed());
         assertEquals(0, worker.inHand());
-        assertTrue(worker.batches() >= 3, "batches: " + worker.batches());
+        assertTrue(worker.batches() >= streams + 2, "batches: " + worker.batches());
         Map<String, ResultRecord> written = results(s, job);
         assertEquals(held[0], written.size());
-        assertEquals(new QueueDepth(30 - held[0], 0, 0), s.requests.depth(), "the rest wait, visible, for another worker");
+        assertEquals(new QueueDepth(total - held[0], 0, 0), s.requests.depth(), "the rest wait, visible, for another worker");
         // Each request deleted only after its result object was written.
         List<String> events = new ArrayList<>(log);
         assertEquals(held[0], requests.deleted.size());
@@ -457,6 +462,48 @@ class WorkerTest {
             int put = events.indexOf("put " + Keys.result(job, name));
             int deleted = events.indexOf("delete " + job + "/" + name);
             assertTrue(put >= 0 && deleted > put, name + ": written at " + put + ", deleted at " + deleted + " in " + events);
+        }
+    }
+
+    @Test
+    void should_process_every_request_once_with_more_classify_streams_than_cores_and_stop_cleanly(@TempDir Path cache) throws Exception {
+        Stack s = newStack(5);
+        Map<String, byte[]> images = new TreeMap<>();
+        List<String> names = new ArrayList<>(expected.keySet());
+        for (int i = 0; i < 47; i++) {
+            String name = names.get(i % names.size());
+            images.put(i + "/" + name, Files.readAllBytes(TestAssets.images().resolve(name)));
+        }
+        int streams = Runtime.getRuntime().availableProcessors() + 1;
+        try (Classifier many = Classifier.open(ModelCatalog.builtIn().model(MODEL), TestAssets.resolver(cache),
+                new ClassifierOptions("auto", 1, streams, 10, 0, 5, DecodeLimits.DEFAULT), null)) {
+            assertEquals(streams, many.streams());
+            Worker worker = new Worker(many, s.requests, s.results, s.input, s.output, Clock.systemUTC(), options());
+            running.add(worker);
+            Thread t = new Thread(worker::run, "worker-under-test");
+            t.setDaemon(true);
+            t.start();
+            String job = upload(s, images);
+            await(Duration.ofSeconds(120), () -> worker.processed() == images.size(),
+                    () -> worker.processed() + " of " + images.size() + " processed");
+            worker.beginShutdown();
+            assertTrue(worker.awaitShutdown(Duration.ofSeconds(30)), "every classify stream ends and the worker stops");
+            t.join(10_000);
+            assertFalse(t.isAlive());
+            Map<String, ResultRecord> results = results(s, job);
+            assertEquals(images.keySet(), results.keySet());
+            for (Map.Entry<String, ResultRecord> e : results.entrySet()) {
+                String file = e.getKey().substring(e.getKey().indexOf('/') + 1);
+                String[] row = expected.get(file);
+                assertTrue(e.getValue().ok(), e.getKey());
+                if (Double.parseDouble(row[2]) >= 0.5) {
+                    assertEquals(row[1], e.getValue().label(), e.getKey());
+                }
+            }
+            assertEquals(images.size(), drainEvents(s).size(), "one result event per image");
+            assertEquals(new QueueDepth(0, 0, 0), s.requests.depth());
+            assertEquals(0, worker.left());
+            assertEquals(images.size(), worker.received());
         }
     }
 
@@ -483,7 +530,7 @@ class WorkerTest {
         int batch = Integer.getInteger("imgscale.measure.batch", 10);
         upload(s, images); // stored before the worker starts: this measures the worker alone
         try (Classifier own = Classifier.open(ModelCatalog.builtIn().model(MODEL), TestAssets.resolver(dataDir.resolve("cache")),
-                new ClassifierOptions("auto", 0, batch, 0, 5, DecodeLimits.DEFAULT), null)) {
+                new ClassifierOptions("auto", 0, 0, batch, 0, 5, DecodeLimits.DEFAULT), null)) {
             long t0 = System.nanoTime();
             Worker worker = new Worker(own, s.requests, s.results, s.input, s.output, Clock.systemUTC(), options());
             Thread t = new Thread(worker::run, "worker-under-measure");
