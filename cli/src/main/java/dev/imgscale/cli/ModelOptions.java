@@ -10,6 +10,7 @@ import dev.imgscale.classifier.catalog.ModelCatalog;
 import dev.imgscale.classifier.catalog.ModelSpec;
 import dev.imgscale.classifier.decode.DecodeLimits;
 import java.nio.file.Path;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Which model to run and how: shared by the commands that classify. */
@@ -24,17 +25,8 @@ public final class ModelOptions {
     @Option(names = "--preset", paramLabel = "NAME", description = "How to feed --model-file: torchvision or tflite-int8.")
     String preset;
 
-    @Option(names = "--engine", paramLabel = "NAME", defaultValue = "auto",
-            description = "Inference engine: opencv, onnxruntime or auto (ONNX models on ONNX Runtime, TFLite on OpenCV; default: ${DEFAULT-VALUE}).")
-    String engine;
-
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-            description = "Inference threads per stream (default: 1 with a stream per core; --threads alone runs one stream).")
-    int threads;
-
-    @Option(names = "--streams", paramLabel = "N", defaultValue = "0",
-            description = "Forward passes run at once, each on its own copy of the model (default: one per core, at most 8; 1 with --threads).")
-    int streams;
+    @Mixin
+    EngineOptions engineOptions;
 
     @Option(names = "--batch", paramLabel = "N", defaultValue = "8", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
@@ -76,6 +68,6 @@ public final class ModelOptions {
 
     public ClassifierOptions options() {
         DecodeLimits limits = new DecodeLimits((long) (maxFileMb * 1024 * 1024), (long) (maxMegapixels * 1_000_000));
-        return new ClassifierOptions(engine, threads, streams, batch, 0, top, limits);
+        return new ClassifierOptions(engineOptions.engine, engineOptions.threads, engineOptions.streams, batch, 0, top, limits);
     }
 }

@@ -37,16 +37,8 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "NAME", description = "Run this model instead of the stack's.")
     String model;
 
-    @Option(names = "--engine", paramLabel = "NAME", defaultValue = "auto", description = "Inference engine (default: ${DEFAULT-VALUE}).")
-    String engine;
-
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-            description = "Inference threads per stream (default: 1 with a stream per core; --threads alone runs one stream).")
-    int threads;
-
-    @Option(names = "--streams", paramLabel = "N", defaultValue = "0",
-            description = "Batches classified at once, each on its own copy of the model (default: one per core, at most 8; 1 with --threads).")
-    int streams;
+    @Mixin
+    EngineOptions engineOptions;
 
     @Option(names = "--batch", paramLabel = "N", defaultValue = "10", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
@@ -77,7 +69,7 @@ final class WorkerCommand implements Callable<Integer> {
         try (StackContext stack = stackOptions.open(root.env())) {
             WorkerRuntime.Settings settings = WorkerRuntime.Settings.defaults()
                     .withModel(model)
-                    .withClassifier(new ClassifierOptions(engine, threads, streams, batch, 0, 5, null))
+                    .withClassifier(new ClassifierOptions(engineOptions.engine, engineOptions.threads, engineOptions.streams, batch, 0, 5, null))
                     .withIdleExit(idleExit == null ? null : Duration.ofSeconds(idleExit))
                     .withDownloadConcurrency(downloads)
                     .withWorkerId(id);
