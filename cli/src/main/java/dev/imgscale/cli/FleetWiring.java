@@ -2,12 +2,12 @@ package dev.imgscale.cli;
 
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.daemon.aws.S3Lease;
-import dev.imgscale.daemon.fleet.ControllerLease;
-import dev.imgscale.daemon.fleet.Ec2Fleet;
-import dev.imgscale.daemon.fleet.Ec2FleetConfig;
-import dev.imgscale.daemon.fleet.FileLease;
-import dev.imgscale.daemon.fleet.Fleet;
-import dev.imgscale.daemon.fleet.LocalProcessFleet;
+import dev.imgscale.daemon.port.ControllerLease;
+import dev.imgscale.daemon.aws.Ec2Fleet;
+import dev.imgscale.daemon.aws.Ec2FleetConfig;
+import dev.imgscale.daemon.local.FileLease;
+import dev.imgscale.daemon.port.Fleet;
+import dev.imgscale.daemon.local.LocalProcessFleet;
 import dev.imgscale.daemon.stack.StackContext;
 import dev.imgscale.daemon.stack.StackOpener;
 import java.lang.management.ManagementFactory;

@@ -1,10 +1,10 @@
 package dev.imgscale.cli;
 
 import dev.imgscale.daemon.stack.DestroyReport;
-import dev.imgscale.daemon.stack.FileParameterStore;
+import dev.imgscale.daemon.local.FileParameterStore;
 import dev.imgscale.daemon.stack.InitReport;
-import dev.imgscale.daemon.stack.ParameterStore;
-import dev.imgscale.daemon.stack.SsmParameterStore;
+import dev.imgscale.daemon.port.ParameterStore;
+import dev.imgscale.daemon.aws.SsmParameterStore;
 import dev.imgscale.daemon.stack.StackContext;
 import dev.imgscale.daemon.stack.StackOpener;
 import dev.imgscale.daemon.stack.StackProvisioner;

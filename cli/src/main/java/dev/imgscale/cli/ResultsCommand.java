@@ -1,8 +1,8 @@
 package dev.imgscale.cli;
 
 import dev.imgscale.daemon.client.JobClient;
-import dev.imgscale.daemon.job.JobManifest;
-import dev.imgscale.daemon.job.ResultRecord;
+import dev.imgscale.daemon.wire.JobManifest;
+import dev.imgscale.daemon.wire.ResultRecord;
 import dev.imgscale.daemon.stack.StackContext;
 import java.io.PrintWriter;
 import java.time.Clock;

@@ -3,7 +3,7 @@ package dev.imgscale.cli;
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.classifier.decode.ImageFormat;
 import dev.imgscale.classifier.decode.ImageHeaders;
-import dev.imgscale.daemon.client.ImageNames;
+import dev.imgscale.daemon.wire.ImageNames;
 import dev.imgscale.daemon.client.UploadItem;
 import java.io.BufferedReader;
 import java.io.IOException;

@@ -2,7 +2,7 @@ package dev.imgscale.cli;
 
 import dev.imgscale.classifier.ClassifierOptions;
 import dev.imgscale.daemon.stack.StackContext;
-import dev.imgscale.daemon.fleet.ObjectStoreWorkerBoard;
+import dev.imgscale.daemon.port.ObjectStoreWorkerBoard;
 import dev.imgscale.daemon.worker.InstanceIdentity;
 import dev.imgscale.daemon.worker.Worker;
 import dev.imgscale.daemon.worker.WorkerBeacon;
@@ -73,7 +73,7 @@ final class WorkerCommand implements Callable<Integer> {
                     .withIdleExit(idleExit == null ? null : Duration.ofSeconds(idleExit))
                     .withDownloadConcurrency(downloads)
                     .withWorkerId(id);
-            try (WorkerRuntime runtime = WorkerRuntime.open(stack.config(), stack.clients(), root.env(), settings,
+            try (WorkerRuntime runtime = WorkerRuntime.open(stack, root.env(), settings,
                     new ProgressBarListener(spec.commandLine().getErr()))) {
                 runtime.installSignalHandlers();
                 Worker worker = runtime.worker();

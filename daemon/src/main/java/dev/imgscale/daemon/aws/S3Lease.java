@@ -2,7 +2,7 @@ package dev.imgscale.daemon.aws;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.imgscale.daemon.fleet.ControllerLease;
+import dev.imgscale.daemon.port.ControllerLease;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;

@@ -1,5 +1,6 @@
 package dev.imgscale.daemon.aws;
 
+import dev.imgscale.daemon.wire.Keys;
 import dev.imgscale.daemon.port.ObjectTooLargeException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -8,7 +9,6 @@ import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.classifier.ThreadSafe;
-import dev.imgscale.daemon.local.LocalStack;
 import dev.imgscale.daemon.port.ObjectStore;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -129,8 +129,8 @@ public final class S3ObjectStore implements ObjectStore {
         List<String> keys = new ArrayList<>();
         try {
             for (S3Object object : s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents()) {
-                // S3Proxy's filesystem back end lists the folders of slashed keys as objects.
-                if (!LocalStack.isDirectoryMarker(object.key())) {
+                // Console "folders" and S3Proxy's directory entries are not objects of ours.
+                if (!Keys.isFolderMarker(object.key())) {
                     keys.add(object.key());
                 }
             }

@@ -2,12 +2,12 @@ package dev.imgscale.daemon.client;
 
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.classifier.ThreadSafe;
-import dev.imgscale.daemon.job.ImageRequest;
-import dev.imgscale.daemon.job.JobId;
-import dev.imgscale.daemon.job.JobManifest;
-import dev.imgscale.daemon.job.Json;
-import dev.imgscale.daemon.job.Keys;
-import dev.imgscale.daemon.job.ResultRecord;
+import dev.imgscale.daemon.wire.ImageRequest;
+import dev.imgscale.daemon.wire.JobId;
+import dev.imgscale.daemon.wire.JobManifest;
+import dev.imgscale.daemon.wire.Json;
+import dev.imgscale.daemon.wire.Keys;
+import dev.imgscale.daemon.wire.ResultRecord;
 import dev.imgscale.daemon.port.ObjectStore;
 import dev.imgscale.daemon.port.QueueDepth;
 import dev.imgscale.daemon.stack.StackContext;

@@ -1,6 +1,6 @@
 package dev.imgscale.daemon.controller;
 
-import dev.imgscale.daemon.fleet.ControllerLease;
+import dev.imgscale.daemon.port.ControllerLease;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;

@@ -56,7 +56,7 @@ import org.slf4j.LoggerFactory;
  * {@code input/job/}, with the directory's size, typically 4096). ListObjectsV2 with a prefix
  * does it too, for every directory below the prefix (prefix {@code input/} lists
  * {@code input/job/} but not {@code input/} itself). Listing code skips them with
- * {@link #isDirectoryMarker(String)}; imgscale never writes a key ending in '/'. Empty
+ * {@link dev.imgscale.daemon.wire.Keys#isFolderMarker(String)}; imgscale never writes a key ending in '/'. Empty
  * directories go away with their last object.
  *
  * <p>Other limits of the filesystem back end, each answered with a 500 (which the SDK retries
@@ -270,15 +270,6 @@ public final class LocalStack implements AutoCloseable {
                     + " is not one imgscale wrote (" + e.getMessage()
                     + "); delete it and start the local stack again.", e);
         }
-    }
-
-    /**
-     * True for the directory entries ({@code input/}, {@code input/job/}) that S3Proxy's
-     * filesystem back end lists beside real keys. Real S3 has none unless someone writes them,
-     * so skipping them is right against both.
-     */
-    public static boolean isDirectoryMarker(String key) {
-        return key.endsWith("/");
     }
 
     /** Stops both servers and deletes the state file this stack wrote, if any. Idempotent. */

@@ -1,5 +1,6 @@
 package dev.imgscale.daemon.stack;
 
+import dev.imgscale.daemon.aws.AwsFailure;
 import dev.imgscale.classifier.ImgscaleException;
 import java.util.Locale;
 import java.util.Objects;

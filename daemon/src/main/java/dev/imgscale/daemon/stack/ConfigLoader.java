@@ -1,5 +1,6 @@
 package dev.imgscale.daemon.stack;
 
+import dev.imgscale.daemon.wire.StackNames;
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.daemon.aws.AwsSettings;
 import java.io.IOException;
@@ -21,7 +22,7 @@ import java.util.function.Function;
  *
  * <p>Keys: {@code stack, region, profile, model, input-bucket, output-bucket, request-queue,
  * dead-letter-queue, result-queue, visibility-timeout} (seconds), {@code max-receives}, and the EC2
- * fleet's keys ({@link dev.imgscale.daemon.fleet.Ec2FleetConfig#KEYS}).
+ * fleet's keys ({@link dev.imgscale.daemon.aws.Ec2FleetConfig#KEYS}).
  */
 public final class ConfigLoader {
     public static final List<String> KEYS = keys();
@@ -29,7 +30,7 @@ public final class ConfigLoader {
     private static List<String> keys() {
         List<String> keys = new java.util.ArrayList<>(List.of("stack", "region", "profile", "model", "input-bucket", "output-bucket",
                 "request-queue", "dead-letter-queue", "result-queue", "visibility-timeout", "max-receives"));
-        keys.addAll(dev.imgscale.daemon.fleet.Ec2FleetConfig.KEYS);
+        keys.addAll(dev.imgscale.daemon.aws.Ec2FleetConfig.KEYS);
         return List.copyOf(keys);
     }
 

@@ -1,5 +1,8 @@
 package dev.imgscale.daemon.stack;
 
+import dev.imgscale.daemon.aws.SsmParameterStore;
+import dev.imgscale.daemon.port.ParameterStore;
+import dev.imgscale.daemon.wire.StackNames;
 import dev.imgscale.classifier.ImgscaleException;
 import java.net.URI;
 import java.nio.file.Files;

@@ -1,5 +1,6 @@
 package dev.imgscale.daemon.stack;
 
+import dev.imgscale.daemon.wire.StackNames;
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.daemon.aws.AwsSettings;
 import java.time.Duration;
@@ -16,7 +17,7 @@ import java.util.Map;
  */
 public record StackConfig(StackNames names, String model, AwsSettings aws, boolean local,
                           Duration visibilityTimeout, int maxReceives, Map<String, String> values) {
-    public static final String DEFAULT_STACK = "imgscale";
+    public static final String DEFAULT_STACK = StackNames.DEFAULT_STACK;
     public static final String DEFAULT_AWS_MODEL = "resnet50";
     public static final String DEFAULT_LOCAL_MODEL = "mobilenet-v2-int8";
     public static final Duration DEFAULT_VISIBILITY = Duration.ofSeconds(60);

@@ -1,5 +1,7 @@
 package dev.imgscale.daemon.stack;
 
+import dev.imgscale.daemon.local.FileParameterStore;
+import dev.imgscale.daemon.port.ParameterStore;
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.daemon.aws.AwsClients;
 import dev.imgscale.daemon.aws.AwsSettings;

@@ -1,5 +1,10 @@
 package dev.imgscale.daemon.stack;
 
+import dev.imgscale.daemon.wire.Keys;
+import dev.imgscale.daemon.aws.AwsFailure;
+import dev.imgscale.daemon.local.FileParameterStore;
+import dev.imgscale.daemon.port.ParameterStore;
+import dev.imgscale.daemon.wire.StackNames;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.imgscale.classifier.ImgscaleException;
@@ -495,7 +500,7 @@ public final class StackProvisioner {
             ListObjectsV2Response page = s3.listObjectsV2(r -> r.bucket(bucket).maxKeys(listPage).continuationToken(continuation));
             List<ObjectIdentifier> ids = page.contents().stream()
                     .map(S3Object::key)
-                    .filter(key -> !(cfg.local() && LocalStack.isDirectoryMarker(key)))
+                    .filter(key -> !(cfg.local() && Keys.isFolderMarker(key)))
                     .map(key -> ObjectIdentifier.builder().key(key).build())
                     .toList();
             if (!ids.isEmpty()) {

@@ -1,7 +1,7 @@
 package dev.imgscale.daemon.web;
 
 import dev.imgscale.classifier.ImgscaleException;
-import dev.imgscale.daemon.client.ImageNames;
+import dev.imgscale.daemon.wire.ImageNames;
 import dev.imgscale.daemon.client.JobClient;
 import java.time.Clock;
 import java.time.Duration;

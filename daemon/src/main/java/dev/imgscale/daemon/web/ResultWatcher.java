@@ -2,8 +2,8 @@ package dev.imgscale.daemon.web;
 
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.daemon.client.JobClient;
-import dev.imgscale.daemon.job.JobManifest;
-import dev.imgscale.daemon.job.ResultRecord;
+import dev.imgscale.daemon.wire.JobManifest;
+import dev.imgscale.daemon.wire.ResultRecord;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -3,8 +3,8 @@ package dev.imgscale.daemon.web;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.imgscale.daemon.client.ImageNames;
-import dev.imgscale.daemon.job.ResultRecord;
+import dev.imgscale.daemon.wire.ImageNames;
+import dev.imgscale.daemon.wire.ResultRecord;
 import dev.imgscale.daemon.port.QueueDepth;
 
 /** The JSON the API and the event stream send. Result records go out as they are stored, plus a short name. */

@@ -1,7 +1,7 @@
 package dev.imgscale.daemon.worker;
 
-import dev.imgscale.daemon.fleet.WorkerBoard;
-import dev.imgscale.daemon.fleet.WorkerStatus;
+import dev.imgscale.daemon.port.WorkerBoard;
+import dev.imgscale.daemon.wire.WorkerStatus;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Executors;

@@ -9,12 +9,10 @@ import dev.imgscale.classifier.assets.DownloadListener;
 import dev.imgscale.classifier.catalog.ModelCatalog;
 import dev.imgscale.classifier.catalog.ModelSpec;
 import dev.imgscale.classifier.decode.DecodeLimits;
-import dev.imgscale.daemon.aws.AwsClients;
-import dev.imgscale.daemon.aws.S3ObjectStore;
-import dev.imgscale.daemon.aws.SqsWorkQueue;
 import dev.imgscale.daemon.port.ObjectStore;
 import dev.imgscale.daemon.port.WorkQueue;
 import dev.imgscale.daemon.stack.StackConfig;
+import dev.imgscale.daemon.stack.StackContext;
 import java.lang.management.ManagementFactory;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -32,11 +30,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A {@link Worker} wired to a stack: its queues and buckets through the given AWS clients, and the
+ * A {@link Worker} wired to a stack: its queues and buckets from the given stack context, and the
  * stack's model (or another) loaded from the assets the environment names. Owns the classifier;
- * the AWS clients stay the caller's. The {@code imgscale worker} command is then:
+ * the stack context stays the caller's. The {@code imgscale worker} command is then:
  * <pre>{@code
- * try (WorkerRuntime runtime = WorkerRuntime.open(config, clients, env, settings, listener)) {
+ * try (WorkerRuntime runtime = WorkerRuntime.open(stack, env, settings, listener)) {
  *     runtime.installSignalHandlers();   // SIGTERM / Ctrl-C: finish the batch in hand, then return
  *     runtime.worker().run();
  * }
@@ -106,10 +104,10 @@ public final class WorkerRuntime implements AutoCloseable {
      * the model loads on another thread while the queues open. When a download is needed the
      * queues are opened first, so that a missing stack fails before a large download starts.
      */
-    public static WorkerRuntime open(StackConfig config, AwsClients clients, Map<String, String> env, Settings settings,
+    public static WorkerRuntime open(StackContext stack, Map<String, String> env, Settings settings,
                                      DownloadListener listener) {
-        Objects.requireNonNull(config, "config");
-        Objects.requireNonNull(clients, "clients");
+        Objects.requireNonNull(stack, "stack");
+        StackConfig config = stack.config();
         Objects.requireNonNull(settings, "settings");
         long opening = System.currentTimeMillis();
         String modelName = settings.model() != null ? settings.model() : config.model();
@@ -131,8 +129,8 @@ public final class WorkerRuntime implements AutoCloseable {
         WorkQueue requests;
         WorkQueue results;
         try {
-            requests = SqsWorkQueue.open(clients.sqs(), config.names().requestQueue());
-            results = SqsWorkQueue.open(clients.sqs(), config.names().resultQueue());
+            requests = stack.requests();
+            results = stack.results();
         } catch (RuntimeException e) {
             if (early != null) {
                 closeWhenLoaded(early);
@@ -140,8 +138,8 @@ public final class WorkerRuntime implements AutoCloseable {
             throw e;
         }
         long queuesOpen = System.currentTimeMillis();
-        ObjectStore input = new S3ObjectStore(clients.s3(), config.names().inputBucket());
-        ObjectStore output = new S3ObjectStore(clients.s3(), config.names().outputBucket());
+        ObjectStore input = stack.input();
+        ObjectStore output = stack.output();
         WorkerOptions options = WorkerOptions.defaults(config).withModel(model.name()).withIdleExit(settings.idleExit());
         if (settings.downloadConcurrency() > 0) {
             options = options.withDownloadConcurrency(settings.downloadConcurrency());

@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.imgscale.daemon.fleet.Ec2FleetConfig;
-import dev.imgscale.daemon.fleet.UserData;
+import dev.imgscale.daemon.aws.Ec2FleetConfig;
+import dev.imgscale.daemon.aws.UserData;
 import dev.imgscale.daemon.sim.Trace;
 import dev.imgscale.daemon.stack.ConfigLoader;
 import dev.imgscale.daemon.stack.StackConfig;

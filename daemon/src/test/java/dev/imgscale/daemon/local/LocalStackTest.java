@@ -1,5 +1,6 @@
 package dev.imgscale.daemon.local;
 
+import dev.imgscale.daemon.wire.Keys;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -111,7 +112,7 @@ class LocalStackTest {
         System.out.println("[observe] ListObjectsV2 prefix '" + job + "' -> " + raw);
         List<String> rawAll = listKeys(s3, bucket, null);
         System.out.println("[observe] ListObjectsV2 no prefix -> " + rawAll);
-        List<String> keys = raw.stream().filter(k -> !LocalStack.isDirectoryMarker(k)).sorted()
+        List<String> keys = raw.stream().filter(k -> !Keys.isFolderMarker(k)).sorted()
                 .collect(Collectors.toList());
         List<String> expected = objects.keySet().stream().filter(k -> k.startsWith(job)).sorted()
                 .collect(Collectors.toList());
@@ -127,7 +128,7 @@ class LocalStackTest {
         System.out.println("[observe] ListObjectsV2 after DeleteObjects -> "
                 + listKeys(s3, bucket, null));
         List<String> left = listKeys(s3, bucket, null).stream()
-                .filter(k -> !LocalStack.isDirectoryMarker(k)).collect(Collectors.toList());
+                .filter(k -> !Keys.isFolderMarker(k)).collect(Collectors.toList());
         assertEquals(List.of(), left, "objects left after DeleteObjects");
         String gone = job + "plain.jpg";
         S3Exception e = assertThrows(S3Exception.class,

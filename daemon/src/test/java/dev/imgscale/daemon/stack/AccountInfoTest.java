@@ -1,5 +1,6 @@
 package dev.imgscale.daemon.stack;
 
+import dev.imgscale.daemon.aws.AwsFailure;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -5,8 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.daemon.aws.AwsClients;
+import dev.imgscale.daemon.aws.SsmParameterStore;
+import dev.imgscale.classifier.ImgscaleException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

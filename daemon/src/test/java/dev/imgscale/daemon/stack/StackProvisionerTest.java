@@ -1,5 +1,7 @@
 package dev.imgscale.daemon.stack;
 
+import dev.imgscale.daemon.local.FileParameterStore;
+import dev.imgscale.daemon.wire.StackNames;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;

@@ -19,19 +19,20 @@ import dev.imgscale.classifier.decode.ErrorCode;
 import dev.imgscale.daemon.aws.AwsClients;
 import dev.imgscale.daemon.aws.S3ObjectStore;
 import dev.imgscale.daemon.aws.SqsWorkQueue;
-import dev.imgscale.daemon.job.ImageRequest;
-import dev.imgscale.daemon.job.JobId;
-import dev.imgscale.daemon.job.JobManifest;
-import dev.imgscale.daemon.job.Json;
-import dev.imgscale.daemon.job.Keys;
-import dev.imgscale.daemon.job.ResultRecord;
+import dev.imgscale.daemon.wire.ImageRequest;
+import dev.imgscale.daemon.wire.JobId;
+import dev.imgscale.daemon.wire.JobManifest;
+import dev.imgscale.daemon.wire.Json;
+import dev.imgscale.daemon.wire.Keys;
+import dev.imgscale.daemon.wire.ResultRecord;
 import dev.imgscale.daemon.local.LocalStack;
 import dev.imgscale.daemon.port.ObjectStore;
 import dev.imgscale.daemon.port.QueueDepth;
 import dev.imgscale.daemon.port.QueueMessage;
 import dev.imgscale.daemon.port.WorkQueue;
 import dev.imgscale.daemon.stack.StackConfig;
-import dev.imgscale.daemon.stack.StackNames;
+import dev.imgscale.daemon.stack.StackContext;
+import dev.imgscale.daemon.wire.StackNames;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -370,11 +371,11 @@ class WorkerTest {
                 "nothing-requests-dlq", "nothing-results");
         StackConfig none = new StackConfig(missing, MODEL, local.settings(), true, Duration.ofSeconds(45), 5, Map.of());
         ImgscaleException e = assertThrows(ImgscaleException.class,
-                () -> WorkerRuntime.open(none, aws, env, WorkerRuntime.Settings.defaults(), null));
+                () -> WorkerRuntime.open(new StackContext(none, aws), env, WorkerRuntime.Settings.defaults(), null));
         assertEquals("The queue nothing-requests does not exist; run `imgscale init` (or `imgscale local up`) first.", e.getMessage());
 
         String job = upload(s, developmentImages(List.of("parrot.jpg")));
-        try (WorkerRuntime runtime = WorkerRuntime.open(config, aws, env,
+        try (WorkerRuntime runtime = WorkerRuntime.open(new StackContext(config, aws), env,
                 WorkerRuntime.Settings.defaults().withIdleExit(Duration.ofSeconds(1)).withWorkerId("runtime-worker"), null)) {
             Worker worker = runtime.worker();
             assertEquals(Duration.ofSeconds(45), worker.options().visibility());

@@ -1,6 +1,6 @@
-package dev.imgscale.daemon.fleet;
+package dev.imgscale.daemon.aws;
 
-import dev.imgscale.daemon.stack.StackNames;
+import dev.imgscale.daemon.wire.StackNames;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;

@@ -1,4 +1,4 @@
-package dev.imgscale.daemon.stack;
+package dev.imgscale.daemon.aws;
 
 import dev.imgscale.classifier.ImgscaleException;
 import java.net.ConnectException;
@@ -16,7 +16,7 @@ import software.amazon.awssdk.core.exception.SdkException;
  * what went wrong and how to fix it. Anything else is returned unchanged: it is a bug or an outage,
  * and its stack trace is the evidence.
  */
-final class AwsFailure {
+public final class AwsFailure {
 
     /** The message when no credentials are found anywhere in the SDK's chain. */
     static final String NO_CREDENTIALS =
@@ -46,7 +46,7 @@ final class AwsFailure {
      * @param region   the region the client was configured for
      * @return an {@link ImgscaleException} for a failure the user can fix, else {@code e} itself
      */
-    static RuntimeException translate(SdkException e, String action, String resource, String region) {
+    public static RuntimeException translate(SdkException e, String action, String resource, String region) {
         if (e instanceof AwsServiceException service) {
             return translateService(service, action, resource, region);
         }

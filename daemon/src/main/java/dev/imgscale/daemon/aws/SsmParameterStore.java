@@ -1,5 +1,7 @@
-package dev.imgscale.daemon.stack;
+package dev.imgscale.daemon.aws;
 
+import dev.imgscale.daemon.port.ParameterStore;
+import dev.imgscale.daemon.wire.StackNames;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,7 +1,7 @@
-package dev.imgscale.daemon.fleet;
+package dev.imgscale.daemon.port;
 
-import dev.imgscale.daemon.job.Json;
-import dev.imgscale.daemon.port.ObjectStore;
+import dev.imgscale.daemon.wire.WorkerStatus;
+import dev.imgscale.daemon.wire.Json;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.HashSet;

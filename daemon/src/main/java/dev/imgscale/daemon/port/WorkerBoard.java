@@ -1,5 +1,6 @@
-package dev.imgscale.daemon.fleet;
+package dev.imgscale.daemon.port;
 
+import dev.imgscale.daemon.wire.WorkerStatus;
 import java.util.Map;
 import java.util.Set;
 

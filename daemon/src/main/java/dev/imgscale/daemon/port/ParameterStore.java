@@ -1,4 +1,4 @@
-package dev.imgscale.daemon.stack;
+package dev.imgscale.daemon.port;
 
 import java.util.Map;
 

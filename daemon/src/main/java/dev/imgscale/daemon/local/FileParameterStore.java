@@ -1,5 +1,7 @@
-package dev.imgscale.daemon.stack;
+package dev.imgscale.daemon.local;
 
+import dev.imgscale.daemon.port.ParameterStore;
+import dev.imgscale.daemon.wire.StackNames;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -1,4 +1,4 @@
-package dev.imgscale.daemon.fleet;
+package dev.imgscale.daemon.aws;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,8 +1,7 @@
-package dev.imgscale.daemon.fleet;
+package dev.imgscale.daemon.aws;
 
 import dev.imgscale.classifier.ImgscaleException;
-import dev.imgscale.daemon.stack.StackConfig;
-import dev.imgscale.daemon.stack.StackNames;
+import dev.imgscale.daemon.wire.StackNames;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -142,7 +141,7 @@ public record Ec2FleetConfig(String stack, String launchTemplate, String launchT
 
     /**
      * Reads the {@code ec2-*} keys and {@code worker-idle-exit} from merged configuration values
-     * (see {@link #KEYS}); the stack is {@code stack}, by default {@value StackConfig#DEFAULT_STACK}.
+     * (see {@link #KEYS}); the stack is {@code stack}, by default {@value StackNames#DEFAULT_STACK}.
      * Lists ({@code ec2-subnets}, {@code ec2-security-groups}) are comma-separated.
      *
      * @throws ImgscaleException when a value is missing, malformed or contradicts another
@@ -155,7 +154,7 @@ public record Ec2FleetConfig(String stack, String launchTemplate, String launchT
                     + "); set them with `imgscale init` or in the config file.");
         }
         return new Ec2FleetConfig(
-                values.getOrDefault("stack", StackConfig.DEFAULT_STACK),
+                values.getOrDefault("stack", StackNames.DEFAULT_STACK),
                 template,
                 values.get(KEY_LAUNCH_TEMPLATE_VERSION),
                 values.get(KEY_AMI),

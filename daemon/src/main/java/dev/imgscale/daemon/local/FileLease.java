@@ -1,5 +1,6 @@
-package dev.imgscale.daemon.fleet;
+package dev.imgscale.daemon.local;
 
+import dev.imgscale.daemon.port.ControllerLease;
 import dev.imgscale.classifier.ImgscaleException;
 import java.io.IOException;
 import java.nio.channels.FileChannel;

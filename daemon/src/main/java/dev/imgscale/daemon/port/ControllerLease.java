@@ -1,4 +1,4 @@
-package dev.imgscale.daemon.fleet;
+package dev.imgscale.daemon.port;
 
 /**
  * Makes one controller at a time act on a stack's fleet, so that two started at once never launch

@@ -1,8 +1,7 @@
-package dev.imgscale.daemon.fleet;
+package dev.imgscale.daemon.aws;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import dev.imgscale.daemon.aws.AwsSettings;
 import dev.imgscale.daemon.aws.AwsSettings.Service;
 import java.io.IOException;
 import java.net.InetAddress;

@@ -1,4 +1,4 @@
-package dev.imgscale.daemon.job;
+package dev.imgscale.daemon.wire;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 

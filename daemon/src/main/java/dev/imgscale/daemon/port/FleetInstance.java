@@ -1,4 +1,4 @@
-package dev.imgscale.daemon.fleet;
+package dev.imgscale.daemon.port;
 
 import java.time.Instant;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package dev.imgscale.daemon.fleet;
+package dev.imgscale.daemon.port;
 
 import java.util.Collection;
 import java.util.List;

@@ -1,5 +1,7 @@
-package dev.imgscale.daemon.fleet;
+package dev.imgscale.daemon.local;
 
+import dev.imgscale.daemon.port.Fleet;
+import dev.imgscale.daemon.port.FleetInstance;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

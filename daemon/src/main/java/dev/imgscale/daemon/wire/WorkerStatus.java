@@ -1,4 +1,4 @@
-package dev.imgscale.daemon.fleet;
+package dev.imgscale.daemon.wire;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 

@@ -1,4 +1,4 @@
-package dev.imgscale.daemon.job;
+package dev.imgscale.daemon.wire;
 
 /**
  * Where things live in the buckets; every key is derived from a job id and an image's name
@@ -44,5 +44,14 @@ public final class Keys {
 
     public static String manifest(String job) {
         return JOBS + job + "/manifest.json";
+    }
+
+    /**
+     * True for folder markers: keys ending in '/' that the S3 console writes for "folders" and that
+     * S3Proxy's filesystem back end lists beside slashed keys. imgscale never writes one, and no
+     * image is stored under one, so every listing skips them.
+     */
+    public static boolean isFolderMarker(String key) {
+        return key.endsWith("/");
     }
 }

@@ -1,4 +1,4 @@
-package dev.imgscale.daemon.client;
+package dev.imgscale.daemon.wire;
 
 import java.text.Normalizer;
 import java.util.HashSet;

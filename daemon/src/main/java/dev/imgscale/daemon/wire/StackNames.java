@@ -1,4 +1,4 @@
-package dev.imgscale.daemon.stack;
+package dev.imgscale.daemon.wire;
 
 import dev.imgscale.classifier.ImgscaleException;
 import java.util.Locale;
@@ -11,6 +11,8 @@ import java.util.regex.Pattern;
  */
 public record StackNames(String stack, String inputBucket, String outputBucket, String requestQueue,
                          String deadLetterQueue, String resultQueue) {
+    /** The stack used when none is configured. */
+    public static final String DEFAULT_STACK = "imgscale";
     private static final Pattern STACK = Pattern.compile("[a-z0-9][a-z0-9-]{0,27}");
 
     public StackNames {

@@ -1,5 +1,7 @@
-package dev.imgscale.daemon.fleet;
+package dev.imgscale.daemon.aws;
 
+import dev.imgscale.daemon.port.Fleet;
+import dev.imgscale.daemon.port.FleetInstance;
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.classifier.ThreadSafe;
 import java.time.Instant;

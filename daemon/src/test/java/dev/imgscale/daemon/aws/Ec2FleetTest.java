@@ -1,5 +1,6 @@
-package dev.imgscale.daemon.fleet;
+package dev.imgscale.daemon.aws;
 
+import dev.imgscale.daemon.port.FleetInstance;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -8,9 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imgscale.classifier.ImgscaleException;
-import dev.imgscale.daemon.aws.AwsClients;
-import dev.imgscale.daemon.fleet.RecordingEc2Endpoint.Call;
-import dev.imgscale.daemon.fleet.RecordingEc2Endpoint.Ec2Instance;
+import dev.imgscale.daemon.aws.RecordingEc2Endpoint.Call;
+import dev.imgscale.daemon.aws.RecordingEc2Endpoint.Ec2Instance;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
