@@ -5,6 +5,7 @@ import dev.imgscale.daemon.port.FleetInstance;
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.classifier.ThreadSafe;
 import java.time.Instant;
+import dev.imgscale.daemon.port.LaunchOutcome;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -43,16 +44,19 @@ import software.amazon.awssdk.services.ec2.model.VolumeType;
  * {@code imgscale:role=worker} and {@code imgscale:state} ({@code running} or {@code draining}), so a
  * restarted controller rebuilds its view from {@link #list()} alone.
  *
- * <p>Launches are RunInstances calls with the caller's client token, so a launch retried after a
- * timeout or a controller crash returns the first call's instances instead of new ones. Every
+ * <p>Launches of one instance type are RunInstances calls with the caller's client token, so a launch
+ * retried after a timeout or a controller crash returns the first call's instances instead of new
+ * ones; launches over several types ({@code ec2-instance-types}) are one EC2 Fleet call, with the
+ * same token, through {@link PoolLauncher} (why that and not RunInstances per pool: see there). Every
  * instance gets IMDSv2 only (hop limit 1, tags readable from instance metadata), shutdown behaviour
  * "terminate" (a worker that exits powers its instance off, which ends it and its bill) and user
  * data that names only the stack's SSM path ({@link UserData}).
  *
  * <p>Subnets: a launch starts at the subnet picked by its client token (so a retried launch asks
  * the same subnet again, and different launches spread over the list) and moves on to the next when
- * EC2 has no capacity or addresses there. Spot launches are not turned into On-Demand ones when
- * Spot has no capacity: that is a cost decision the operator makes with {@code ec2-spot}.
+ * EC2 has no capacity or addresses there. Spot launches become On-Demand ones when Spot has no
+ * capacity in any subnet (or pool) only with {@code ec2-spot-fallback}: a cost decision the operator
+ * makes. Each launch's outcome (markets, fallback) is kept for {@link #recentLaunches()}.
  *
  * <p>Failures the user can fix (permissions, a missing AMI, subnet, security group or template,
  * an account quota) become an {@link ImgscaleException} of one sentence; anything else is thrown
@@ -74,20 +78,17 @@ public final class Ec2Fleet implements Fleet {
     /** DescribeInstances page size (EC2 allows 5 to 1000 with filters). */
     static final int PAGE = 1000;
 
-    /** EC2 has no room for the launch in this subnet's zone: another subnet may have. */
-    private static final Set<String> TRY_NEXT_SUBNET = Set.of("InsufficientInstanceCapacity",
-            "InsufficientFreeAddressesInSubnet", "InsufficientCapacity");
-    private static final Set<String> QUOTA = Set.of("VcpuLimitExceeded", "InstanceLimitExceeded",
-            "MaxSpotInstanceCountExceeded");
-    private static final Set<String> DENIED = Set.of("UnauthorizedOperation", "AccessDenied", "AccessDeniedException");
-    private static final Set<String> BAD_CREDENTIALS = Set.of("AuthFailure", "InvalidClientTokenId",
-            "SignatureDoesNotMatch", "ExpiredToken", "RequestExpired");
-    private static final String NOT_FOUND = "InvalidInstanceID.NotFound";
+    /** Launch outcomes kept for {@link #recentLaunches()}. */
+    static final int KEPT_LAUNCHES = 20;
 
     private final Ec2Client ec2;
     private final Ec2FleetConfig config;
     private final String region;
     private final String userData;
+    private final Ec2Errors errors;
+    /** Null unless {@link Ec2FleetConfig#usesPools()}. */
+    private final PoolLauncher pools;
+    private final LaunchLog launches = new LaunchLog(KEPT_LAUNCHES);
     /** The AMI's root device name, looked up once when a root volume size is configured. */
     private volatile String rootDeviceName;
 
@@ -100,6 +101,10 @@ public final class Ec2Fleet implements Fleet {
         this.config = Objects.requireNonNull(config, "config");
         this.region = String.valueOf(ec2.serviceClientConfiguration().region());
         this.userData = UserData.base64(config.stack(), config.idleExit());
+        this.errors = new Ec2Errors(config, region);
+        this.pools = config.usesPools() ? new PoolLauncher(ec2, config,
+                new WorkerLaunchTemplate(ec2, config, userData, tags(), this::rootDeviceName, errors), tags(), errors,
+                region) : null;
     }
 
     @Override
@@ -123,6 +128,53 @@ public final class Ec2Fleet implements Fleet {
      */
     @Override
     public List<FleetInstance> launch(int count, String clientToken) {
+        checkLaunch(count, clientToken);
+        if (pools != null) {
+            PoolLauncher.Result r = pools.launch(count, clientToken);
+            record(new LaunchOutcome(Instant.now(), clientToken, count, r.spot(), r.onDemand(), r.fellBack(), r.note()));
+            return r.instances();
+        }
+        if (!config.spot() || !config.spotFallback()) {
+            List<FleetInstance> launched = launchInSubnets(count, clientToken, config.spot());
+            record(new LaunchOutcome(Instant.now(), clientToken, count, config.spot() ? launched.size() : 0,
+                    config.spot() ? 0 : launched.size(), false, ""));
+            return launched;
+        }
+        try {
+            List<FleetInstance> launched = launchInSubnets(count, clientToken, true);
+            record(new LaunchOutcome(Instant.now(), clientToken, count, launched.size(), 0, false, ""));
+            return launched;
+        } catch (NoCapacity e) {
+            LOG.warn("No Spot capacity for {} x {} in {}; launching On-Demand instead ({})", count, describeType(),
+                    String.join(", ", e.noRoom), Ec2FleetConfig.KEY_SPOT_FALLBACK);
+            List<FleetInstance> launched = launchInSubnets(count, PoolLauncher.fallbackToken(clientToken), false);
+            record(new LaunchOutcome(Instant.now(), clientToken, count, 0, launched.size(), true,
+                    "no Spot capacity in " + String.join(", ", e.noRoom) + "; fell back to On-Demand"));
+            return launched;
+        }
+    }
+
+    /** The last {@value #KEPT_LAUNCHES} launches, oldest first. */
+    @Override
+    public List<LaunchOutcome> recentLaunches() {
+        return launches.list();
+    }
+
+    private void record(LaunchOutcome outcome) {
+        launches.add(outcome);
+    }
+
+    /** No subnet had capacity: an {@link ImgscaleException} the Spot fallback catches. */
+    static final class NoCapacity extends ImgscaleException {
+        final List<String> noRoom;
+
+        NoCapacity(String message, List<String> noRoom, Throwable cause) {
+            super(message, cause);
+            this.noRoom = List.copyOf(noRoom);
+        }
+    }
+
+    private static void checkLaunch(int count, String clientToken) {
         if (count < 1) {
             throw new IllegalArgumentException("count must be at least 1: " + count);
         }
@@ -131,17 +183,21 @@ public final class Ec2Fleet implements Fleet {
             throw new IllegalArgumentException("clientToken must be 1-" + MAX_TOKEN + " printable ASCII characters: "
                     + clientToken);
         }
+    }
+
+    /** RunInstances into each subnet in turn until one has room; one instance type. */
+    private List<FleetInstance> launchInSubnets(int count, String clientToken, boolean spot) {
         List<String> order = subnetOrder(clientToken);
         List<String> noRoom = new ArrayList<>();
         AwsServiceException last = null;
         for (String subnet : order) {
             try {
-                return run(count, clientToken, subnet);
+                return run(count, clientToken, subnet, spot);
             } catch (AwsServiceException e) {
                 last = e;
-                String code = code(e);
-                if (TRY_NEXT_SUBNET.contains(code)) {
-                    LOG.warn("EC2 has no capacity for {} x {} in {} ({}){}", count, describeType(),
+                String code = Ec2Errors.code(e);
+                if (Ec2Errors.NO_CAPACITY.contains(code)) {
+                    LOG.warn("EC2 has no {} capacity for {} x {} in {} ({}){}", spot ? "Spot" : "On-Demand", count, describeType(),
                             subnet == null ? "the template's subnet" : subnet, code,
                             noRoom.size() + 1 < order.size() ? "; trying the next subnet" : "");
                     noRoom.add(subnet == null ? "the launch template's subnet" : subnet);
@@ -150,7 +206,7 @@ public final class Ec2Fleet implements Fleet {
                     // this one): the subnet that launched it answers with those instances.
                     LOG.info("Client token {} was used with another subnet than {}; asking the next", clientToken, subnet);
                 } else {
-                    throw translate(e, "ec2:RunInstances");
+                    throw errors.translate(e, "ec2:RunInstances");
                 }
             }
         }
@@ -158,11 +214,11 @@ public final class Ec2Fleet implements Fleet {
             throw new IllegalStateException("Client token " + clientToken + " was already used for a different launch:"
                     + " a token must name one launch", last);
         }
-        throw new ImgscaleException("EC2 has no capacity for " + count + " " + describeType() + (config.spot() ? " Spot" : "")
+        throw new NoCapacity("EC2 has no capacity for " + count + " " + describeType() + (spot ? " Spot" : "")
                 + " instance" + (count == 1 ? "" : "s") + " in " + String.join(", ", noRoom) + " (" + region
-                + "): add subnets in other Availability Zones to " + Ec2FleetConfig.KEY_SUBNETS + ", choose another "
-                + "instance type" + (config.spot() ? ", turn off " + Ec2FleetConfig.KEY_SPOT : "")
-                + ", or wait and retry.", last);
+                + "): add subnets in other Availability Zones to " + Ec2FleetConfig.KEY_SUBNETS + ", list several types in "
+                + Ec2FleetConfig.KEY_INSTANCE_TYPES + (spot ? ", set " + Ec2FleetConfig.KEY_SPOT_FALLBACK + ", turn off "
+                + Ec2FleetConfig.KEY_SPOT : "") + ", or wait and retry.", noRoom, last);
     }
 
     /**
@@ -196,8 +252,8 @@ public final class Ec2Fleet implements Fleet {
         try {
             ec2.createTags(b -> b.resources(ids).tags(tag));
         } catch (AwsServiceException e) {
-            if (!NOT_FOUND.equals(code(e))) {
-                throw translate(e, "ec2:CreateTags");
+            if (!Ec2Errors.NOT_FOUND.equals(Ec2Errors.code(e))) {
+                throw errors.translate(e, "ec2:CreateTags");
             }
             if (ids.size() == 1) {
                 LOG.info("Instance {} is gone; not tagging it {}", ids.get(0), tag.value());
@@ -244,8 +300,8 @@ public final class Ec2Fleet implements Fleet {
             ec2.terminateInstances(b -> b.instanceIds(ids));
             LOG.info("Terminated {}", ids);
         } catch (AwsServiceException e) {
-            if (!NOT_FOUND.equals(code(e))) {
-                throw translate(e, "ec2:TerminateInstances");
+            if (!Ec2Errors.NOT_FOUND.equals(Ec2Errors.code(e))) {
+                throw errors.translate(e, "ec2:TerminateInstances");
             }
             if (ids.size() == 1) {
                 LOG.info("Instance {} is already gone", ids.get(0));
@@ -276,13 +332,13 @@ public final class Ec2Fleet implements Fleet {
                 }
             }
         } catch (AwsServiceException e) {
-            throw translate(e, action);
+            throw errors.translate(e, action);
         }
         return out;
     }
 
-    private List<FleetInstance> run(int count, String clientToken, String subnet) {
-        RunInstancesRequest request = request(count, clientToken, subnet);
+    private List<FleetInstance> run(int count, String clientToken, String subnet, boolean spot) {
+        RunInstancesRequest request = request(count, clientToken, subnet, spot);
         RunInstancesResponse response = ec2.runInstances(request);
         Map<String, String> requested = new LinkedHashMap<>();
         for (Tag t : tags()) {
@@ -298,7 +354,7 @@ public final class Ec2Fleet implements Fleet {
     }
 
     /** The RunInstances request; package-visible so tests can read what would be sent. */
-    RunInstancesRequest request(int count, String clientToken, String subnet) {
+    RunInstancesRequest request(int count, String clientToken, String subnet, boolean spot) {
         List<Tag> tags = tags();
         RunInstancesRequest.Builder b = RunInstancesRequest.builder()
                 .minCount(count)
@@ -350,7 +406,7 @@ public final class Ec2Fleet implements Fleet {
                         .build());
             }
         }
-        if (config.spot()) {
+        if (spot) {
             b.instanceMarketOptions(o -> o.marketType(MarketType.SPOT).spotOptions(s -> s
                     .spotInstanceType(SpotInstanceType.ONE_TIME)
                     .instanceInterruptionBehavior(InstanceInterruptionBehavior.TERMINATE)));
@@ -369,10 +425,10 @@ public final class Ec2Fleet implements Fleet {
             try {
                 images = ec2.describeImages(b -> b.imageIds(config.ami())).images();
             } catch (AwsServiceException e) {
-                throw translate(e, "ec2:DescribeImages");
+                throw errors.translate(e, "ec2:DescribeImages");
             }
             if (images.isEmpty() || images.get(0).rootDeviceName() == null) {
-                throw amiNotFound(null);
+                throw errors.amiNotFound(null);
             }
             name = images.get(0).rootDeviceName();
             rootDeviceName = name;
@@ -407,71 +463,8 @@ public final class Ec2Fleet implements Fleet {
         return Optional.of(new FleetInstance(i.instanceId(), state, launched, tags));
     }
 
-    private RuntimeException translate(AwsServiceException e, String action) {
-        String code = code(e);
-        String message = e.awsErrorDetails() == null ? e.getMessage() : e.awsErrorDetails().errorMessage();
-        if (code == null) {
-            return e;
-        }
-        if (code.startsWith("InvalidAMIID.")) {
-            return amiNotFound(e);
-        }
-        if (DENIED.contains(code)) {
-            return new ImgscaleException("AWS denied " + action + " to the controller's identity (" + code + "): grant it"
-                    + " that permission and iam:PassRole on the workers' role (examples/iam/), or run with --profile"
-                    + " for an identity that has them; `aws sts decode-authorization-message` explains the refusal.", e);
-        }
-        if (BAD_CREDENTIALS.contains(code)) {
-            return new ImgscaleException("AWS does not accept the controller's credentials (" + code + " on " + action
-                    + "): renew them or check AWS_PROFILE, then restart the controller.", e);
-        }
-        if (QUOTA.contains(code)) {
-            return new ImgscaleException("Your account's EC2 quota in " + region + " does not allow more "
-                    + (config.spot() ? "Spot " : "") + "instances (" + code + "): lower the controller's --max, or ask"
-                    + " for more in the Service Quotas console (" + (config.spot() ? "All Standard Spot Instance Requests"
-                    : "Running On-Demand Standard instances") + ", counted in vCPUs).", e);
-        }
-        if (code.startsWith("InvalidSubnetID.") || code.startsWith("InvalidSubnet")) {
-            return new ImgscaleException("A subnet in " + Ec2FleetConfig.KEY_SUBNETS + " (" + String.join(",",
-                    config.subnets()) + ") does not exist in " + region + ": " + message + "; use subnets of that region.", e);
-        }
-        if (code.startsWith("InvalidGroup.") || code.startsWith("InvalidSecurityGroupID.")) {
-            return new ImgscaleException("A security group in " + Ec2FleetConfig.KEY_SECURITY_GROUPS + " does not exist in "
-                    + region + " or not in the subnets' VPC: " + message + ".", e);
-        }
-        if (code.startsWith("InvalidLaunchTemplate")) {
-            return new ImgscaleException("The launch template " + config.launchTemplate() + " (version "
-                    + config.launchTemplateVersion() + ") was not found in " + region + ": check "
-                    + Ec2FleetConfig.KEY_LAUNCH_TEMPLATE + "; launch templates are regional.", e);
-        }
-        if (code.startsWith("InvalidKeyPair.")) {
-            return new ImgscaleException("The key pair " + config.keyName() + " does not exist in " + region
-                    + ": key pairs are regional; import it there or remove " + Ec2FleetConfig.KEY_KEY_NAME + ".", e);
-        }
-        if ("OptInRequired".equals(code) || "PendingVerification".equals(code) || "Blocked".equals(code)) {
-            return new ImgscaleException("Your account cannot launch instances in " + region + " yet (" + code + "): "
-                    + message, e);
-        }
-        if (e.statusCode() >= 400 && e.statusCode() < 500 && !e.isThrottlingException()) {
-            // e.g. InvalidParameterValue for an instance profile that does not exist, or an AMI of the wrong architecture.
-            return new ImgscaleException(action + " was refused in " + region + ": " + message + " (" + code
-                    + "); check the " + (config.usesLaunchTemplate() ? "launch template" : "ec2-* settings") + ".", e);
-        }
-        return e;
-    }
-
-    private ImgscaleException amiNotFound(AwsServiceException cause) {
-        return new ImgscaleException("AMI " + config.ami() + " not found in region " + region
-                + ": AMIs are regional, copy it or build it there (packer/), or set " + Ec2FleetConfig.KEY_AMI
-                + " to that region's AMI.", cause);
-    }
-
     private String describeType() {
         return config.usesLaunchTemplate() ? "launch template " + config.launchTemplate() : config.instanceType();
-    }
-
-    private static String code(AwsServiceException e) {
-        return e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
     }
 
     private static Tag tag(String key, String value) {

@@ -35,11 +35,18 @@ import java.util.regex.Pattern;
  * @param rootVolumeGib         the root volume's size in GiB (gp3); null keeps the AMI's
  * @param idleExit              how long a worker waits without work before it exits (and its instance terminates):
  *                              the safety net that ends a fleet whose controller died
+ * @param instanceTypes         several instance types ({@code ec2-instance-types}) instead of {@link #instanceType}:
+ *                              launches then go through one EC2 Fleet call over every type and subnet ("pools",
+ *                              see {@link PoolLauncher}), Spot with the price-capacity-optimized strategy. Empty: one
+ *                              type, launched with RunInstances as before. Explicit parameters only
+ * @param spotFallback          when Spot has no capacity in any pool, launch the rest On-Demand at once instead of
+ *                              failing ({@code ec2-spot-fallback}; needs {@code ec2-spot}); what happened is logged and
+ *                              kept in {@link Ec2Fleet#recentLaunches()}
  */
 public record Ec2FleetConfig(String stack, String launchTemplate, String launchTemplateVersion, String ami,
                              String instanceType, List<String> subnets, List<String> securityGroups,
                              String instanceProfile, String keyName, boolean spot, Integer rootVolumeGib,
-                             Duration idleExit) {
+                             Duration idleExit, List<String> instanceTypes, boolean spotFallback) {
 
     /** The configuration keys {@link #fromValues} reads. */
     public static final String KEY_LAUNCH_TEMPLATE = "ec2-launch-template";
@@ -53,11 +60,16 @@ public record Ec2FleetConfig(String stack, String launchTemplate, String launchT
     public static final String KEY_SPOT = "ec2-spot";
     public static final String KEY_ROOT_VOLUME_GIB = "ec2-root-volume-gib";
     public static final String KEY_IDLE_EXIT = "worker-idle-exit";
+    public static final String KEY_INSTANCE_TYPES = "ec2-instance-types";
+    public static final String KEY_SPOT_FALLBACK = "ec2-spot-fallback";
+
+    /** EC2 Fleet accepts up to 300 overrides per call; types x subnets stay well below that. */
+    public static final int MAX_POOLS = 300;
 
     /** All of them, for the config loader's list of known keys. */
     public static final List<String> KEYS = List.of(KEY_LAUNCH_TEMPLATE, KEY_LAUNCH_TEMPLATE_VERSION, KEY_AMI,
             KEY_INSTANCE_TYPE, KEY_SUBNETS, KEY_SECURITY_GROUPS, KEY_INSTANCE_PROFILE, KEY_KEY_NAME, KEY_SPOT,
-            KEY_ROOT_VOLUME_GIB, KEY_IDLE_EXIT);
+            KEY_ROOT_VOLUME_GIB, KEY_IDLE_EXIT, KEY_INSTANCE_TYPES, KEY_SPOT_FALLBACK);
 
     public static final String LATEST = "$Latest";
 
@@ -102,12 +114,15 @@ public record Ec2FleetConfig(String stack, String launchTemplate, String launchT
         subnets = subnets == null ? List.of() : List.copyOf(subnets);
         securityGroups = securityGroups == null ? List.of() : List.copyOf(securityGroups);
         idleExit = idleExit == null ? DEFAULT_IDLE_EXIT : idleExit;
+        instanceTypes = instanceTypes == null ? List.of() : List.copyOf(instanceTypes);
+        checkPools(launchTemplate, instanceType, instanceTypes, subnets, spot, spotFallback);
 
         if (launchTemplate != null) {
             checkTemplate(launchTemplate, launchTemplateVersion, ami, instanceType, securityGroups, instanceProfile,
                     keyName, rootVolumeGib);
         } else {
-            checkExplicit(ami, instanceType, subnets, securityGroups, instanceProfile);
+            checkExplicit(ami, instanceTypes.isEmpty() ? instanceType : instanceTypes.get(0), subnets, securityGroups,
+                    instanceProfile);
         }
         checkEach(subnets, SUBNET, KEY_SUBNETS, "subnet-0123456789abcdef0");
         checkEach(securityGroups, SECURITY_GROUP, KEY_SECURITY_GROUPS, "sg-0123456789abcdef0");
@@ -129,14 +144,14 @@ public record Ec2FleetConfig(String stack, String launchTemplate, String launchT
     /** Launches from a launch template (id {@code lt-...} or name) at {@code $Latest}, into the template's network. */
     public static Ec2FleetConfig withTemplate(String stack, String launchTemplate) {
         return new Ec2FleetConfig(stack, launchTemplate, LATEST, null, null, List.of(), List.of(), null, null, false,
-                null, null);
+                null, null, List.of(), false);
     }
 
     /** Launches from explicit parameters, On-Demand, keeping the AMI's root volume and no key pair. */
     public static Ec2FleetConfig withImage(String stack, String ami, String instanceType, List<String> subnets,
                                            List<String> securityGroups, String instanceProfile) {
         return new Ec2FleetConfig(stack, null, null, ami, instanceType, subnets, securityGroups, instanceProfile,
-                null, false, null, null);
+                null, false, null, null, List.of(), false);
     }
 
     /**
@@ -165,12 +180,19 @@ public record Ec2FleetConfig(String stack, String launchTemplate, String launchT
                 values.get(KEY_KEY_NAME),
                 bool(values.get(KEY_SPOT), KEY_SPOT),
                 integer(values.get(KEY_ROOT_VOLUME_GIB), KEY_ROOT_VOLUME_GIB),
-                seconds(values.get(KEY_IDLE_EXIT), KEY_IDLE_EXIT));
+                seconds(values.get(KEY_IDLE_EXIT), KEY_IDLE_EXIT),
+                commaList(values.get(KEY_INSTANCE_TYPES)),
+                bool(values.get(KEY_SPOT_FALLBACK), KEY_SPOT_FALLBACK));
     }
 
     /** Whether launches use {@link #launchTemplate()} rather than explicit parameters. */
     public boolean usesLaunchTemplate() {
         return launchTemplate != null;
+    }
+
+    /** Whether launches go through EC2 Fleet over several pools ({@link #instanceTypes()} is set). */
+    public boolean usesPools() {
+        return !instanceTypes.isEmpty();
     }
 
     /** Whether {@link #launchTemplate()} is an id ({@code lt-...}) rather than a name. */
@@ -195,32 +217,43 @@ public record Ec2FleetConfig(String stack, String launchTemplate, String launchT
 
     public Ec2FleetConfig withSpot(boolean spot) {
         return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, instanceType, subnets,
-                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit);
+                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, spotFallback);
+    }
+
+    /** Several instance types instead of one: launches go through EC2 Fleet (the single type is dropped). */
+    public Ec2FleetConfig withInstanceTypes(List<String> types) {
+        return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, null, subnets,
+                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, types, spotFallback);
+    }
+
+    public Ec2FleetConfig withSpotFallback(boolean fallback) {
+        return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, instanceType, subnets,
+                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, fallback);
     }
 
     public Ec2FleetConfig withSubnets(List<String> subnets) {
         return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, instanceType, subnets,
-                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit);
+                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, spotFallback);
     }
 
     public Ec2FleetConfig withLaunchTemplateVersion(String version) {
         return new Ec2FleetConfig(stack, launchTemplate, version, ami, instanceType, subnets, securityGroups,
-                instanceProfile, keyName, spot, rootVolumeGib, idleExit);
+                instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, spotFallback);
     }
 
     public Ec2FleetConfig withKeyName(String keyName) {
         return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, instanceType, subnets,
-                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit);
+                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, spotFallback);
     }
 
     public Ec2FleetConfig withRootVolumeGib(Integer gib) {
         return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, instanceType, subnets,
-                securityGroups, instanceProfile, keyName, spot, gib, idleExit);
+                securityGroups, instanceProfile, keyName, spot, gib, idleExit, instanceTypes, spotFallback);
     }
 
     public Ec2FleetConfig withIdleExit(Duration idleExit) {
         return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, instanceType, subnets,
-                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit);
+                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, spotFallback);
     }
 
     private static void checkTemplate(String template, String version, String ami, String instanceType,
@@ -246,6 +279,34 @@ public record Ec2FleetConfig(String stack, String launchTemplate, String launchT
             throw new ImgscaleException("With " + KEY_LAUNCH_TEMPLATE + " set, " + String.join(", ", both)
                     + " must come from the launch template: remove " + (both.size() == 1 ? "it" : "them")
                     + " from the configuration or drop the template.");
+        }
+    }
+
+    private static void checkPools(String template, String instanceType, List<String> instanceTypes,
+                                   List<String> subnets, boolean spot, boolean spotFallback) {
+        if (spotFallback && !spot) {
+            throw new ImgscaleException(KEY_SPOT_FALLBACK + " falls back from Spot to On-Demand, so it needs "
+                    + KEY_SPOT + " = true; remove it or turn Spot on.");
+        }
+        if (instanceTypes.isEmpty()) {
+            return;
+        }
+        if (instanceType != null) {
+            throw new ImgscaleException("Set either " + KEY_INSTANCE_TYPE + " (one type) or " + KEY_INSTANCE_TYPES
+                    + " (several), not both.");
+        }
+        if (template != null) {
+            // EC2 Fleet takes user data and metadata options only from a launch template, and the fleet would
+            // have to rewrite the operator's template to set them; it writes its own from explicit parameters.
+            throw new ImgscaleException(KEY_INSTANCE_TYPES + " works with explicit parameters (" + KEY_AMI + ", "
+                    + KEY_SECURITY_GROUPS + ", " + KEY_INSTANCE_PROFILE + "), not with " + KEY_LAUNCH_TEMPLATE
+                    + ": drop the template, or keep one instance type in it.");
+        }
+        checkEach(instanceTypes, INSTANCE_TYPE, KEY_INSTANCE_TYPES, "c7i.large");
+        int pools = instanceTypes.size() * Math.max(1, subnets.size());
+        if (pools > MAX_POOLS) {
+            throw new ImgscaleException(KEY_INSTANCE_TYPES + " x " + KEY_SUBNETS + " make " + pools
+                    + " pools; EC2 Fleet takes at most " + MAX_POOLS + " in one launch.");
         }
     }
 
@@ -277,7 +338,7 @@ public record Ec2FleetConfig(String stack, String launchTemplate, String launchT
     private static void checkEach(List<String> ids, Pattern pattern, String key, String example) {
         for (String id : ids) {
             if (id == null || !pattern.matcher(id).matches()) {
-                throw new ImgscaleException(key + " must be a comma-separated list of ids like " + example + ", but '"
+                throw new ImgscaleException(key + " must be a comma-separated list like " + example + ", but '"
                         + id + "' is not one.");
             }
         }
