@@ -108,9 +108,11 @@ final class WorkerLaunchTemplate {
                         .instanceMetadataTags(LaunchTemplateInstanceMetadataTagsState.ENABLED))
                 .instanceInitiatedShutdownBehavior(ShutdownBehavior.TERMINATE)
                 .userData(userData)
-                // Volumes are tagged from here: EC2 Fleet's own tag specifications name only the fleet and instances.
-                .tagSpecifications(LaunchTemplateTagSpecificationRequest.builder().resourceType(ResourceType.VOLUME)
-                        .tags(tags).build());
+                // Volumes are tagged from here (EC2 Fleet's own tag specifications name only the fleet and its
+                // instances); instances too, so the launch carries the stack's tags whichever EC2 evaluates.
+                .tagSpecifications(
+                        LaunchTemplateTagSpecificationRequest.builder().resourceType(ResourceType.INSTANCE).tags(tags).build(),
+                        LaunchTemplateTagSpecificationRequest.builder().resourceType(ResourceType.VOLUME).tags(tags).build());
         if (config.keyName() != null) {
             b.keyName(config.keyName());
         }

@@ -113,7 +113,11 @@ class Ec2FleetPoolsTest {
         assertNull(t.get("LaunchTemplateData.InstanceType"), "the type comes from the overrides" + evidence());
         assertEquals(UserData.script(STACK, Ec2FleetConfig.DEFAULT_IDLE_EXIT), new String(
                 Base64.getDecoder().decode(t.get("LaunchTemplateData.UserData")), StandardCharsets.UTF_8));
-        assertEquals("volume", t.get("LaunchTemplateData.TagSpecification.1.ResourceType"), evidence());
+        Call created = new Call("CreateLaunchTemplate", t);
+        assertEquals(WORKER_TAGS, created.tags("LaunchTemplateData.TagSpecification.1.Tag"), evidence());
+        assertEquals("instance", t.get("LaunchTemplateData.TagSpecification.1.ResourceType"), evidence());
+        assertEquals(WORKER_TAGS, created.tags("LaunchTemplateData.TagSpecification.2.Tag"), evidence());
+        assertEquals("volume", t.get("LaunchTemplateData.TagSpecification.2.ResourceType"), evidence());
         assertEquals(STACK, new Call("CreateLaunchTemplate", t).tagSpecification("launch-template").get("imgscale:stack"),
                 evidence());
 
