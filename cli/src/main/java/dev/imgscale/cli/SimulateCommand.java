@@ -1,6 +1,7 @@
 package dev.imgscale.cli;
 
 import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.daemon.sim.Interruptions;
 import dev.imgscale.daemon.sim.Policies;
 import dev.imgscale.daemon.sim.SimulationResult;
 import dev.imgscale.daemon.sim.Simulator;
@@ -56,6 +57,13 @@ final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--price", defaultValue = "0.0832", paramLabel = "USD", description = "Hourly instance price in USD (default: ${DEFAULT-VALUE}, a t3.large on demand in us-east-1).")
     double price;
 
+    @Option(names = "--interrupt", defaultValue = "0", paramLabel = "RATE",
+            description = "Spot interruptions per instance-hour, at random (seeded), each announced two minutes ahead (default: ${DEFAULT-VALUE}, none).")
+    double interrupt;
+
+    @Option(names = "--ignore-notice", description = "With --interrupt: workers ignore the notice and die holding their batch, as before interruption handling.")
+    boolean ignoreNotice;
+
     @Option(names = "--svg", defaultValue = "simulate.svg", paramLabel = "FILE", description = "Where to write the timeline (default: ${DEFAULT-VALUE}).")
     Path svg;
 
@@ -63,10 +71,16 @@ final class SimulateCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         Trace t = Trace.parse(trace);
+        Interruptions interruptions = new Interruptions(interrupt, Interruptions.EC2_NOTICE, !ignoreNotice);
         Simulator.Settings settings = new Simulator.Settings(duration(boot, "--boot"), duration(service, "--service"), max, price,
-                Duration.ofSeconds(60), seed, Duration.ofSeconds(2));
+                Duration.ofSeconds(60), seed, Duration.ofSeconds(2), interruptions);
         out.printf(Locale.ROOT, "trace %s; boot %s, service %s per image, cap %d, $%.4f/h, seed %d%n", t, boot, service, max, price, seed);
-        out.println(SimulationResult.header());
+        if (interruptions.enabled()) {
+            out.printf(Locale.ROOT, "interruptions: %s per instance-hour, %d s notice, %s; visibility timeout %d s%n", interrupt,
+                    Interruptions.EC2_NOTICE.toSeconds(), ignoreNotice ? "ignored by the workers" : "honoured by the workers",
+                    settings.visibilityTimeout().toSeconds());
+        }
+        out.println(SimulationResult.header(interruptions.enabled()));
         List<SimulationResult> results = new ArrayList<>();
         for (String name : Policies.names(policy)) {
             SimulationResult r = new Simulator(settings).run(t, Policies.create(name));

@@ -1,0 +1,69 @@
+package dev.imgscale.daemon.sim;
+
+import dev.imgscale.classifier.ImgscaleException;
+import java.time.Duration;
+import java.util.Random;
+
+/**
+ * Spot interruptions in the simulator: EC2 reclaims each instance at a random time (a Poisson
+ * process of {@code perInstanceHour} per instance-hour, so a lifetime is drawn from an exponential),
+ * announcing it {@code notice} ahead (two minutes on EC2).
+ *
+ * <p>A worker that honours the notice (what {@code worker/InterruptionWatcher} enables) stops
+ * receiving, keeps the images it can finish before the deadline with a margin, hands the rest back
+ * at once (visibility 0) and reports itself stopping, so the controller counts it as lost capacity
+ * and launches a replacement while it finishes. A worker that ignores it (the worker before
+ * interruption handling) just dies at the deadline; what it held comes back only after the
+ * visibility timeout, and the image in progress is done again.
+ *
+ * @param perInstanceHour interruptions per instance-hour; 0 turns the model off
+ * @param notice          how long before the interruption the notice comes
+ * @param honourNotice    whether workers act on the notice
+ */
+public record Interruptions(double perInstanceHour, Duration notice, boolean honourNotice) {
+    public static final Duration EC2_NOTICE = Duration.ofMinutes(2);
+    /** Time a worker keeps for writing its last results and deleting their messages before the deadline. */
+    public static final Duration MARGIN = Duration.ofSeconds(10);
+    /** The interruption draws use their own stream, so runs without interruptions keep their numbers. */
+    private static final long SALT = 0x5107_1e75_0b5eL;
+
+    public Interruptions {
+        if (!(perInstanceHour >= 0) || Double.isInfinite(perInstanceHour)) {
+            throw new ImgscaleException("--interrupt takes interruptions per instance-hour, 0 or more, not " + perInstanceHour + ".");
+        }
+        if (notice == null || notice.isNegative() || notice.isZero()) {
+            throw new ImgscaleException("The interruption notice must be a positive duration, not " + notice + ".");
+        }
+    }
+
+    public static Interruptions none() {
+        return new Interruptions(0, EC2_NOTICE, true);
+    }
+
+    public boolean enabled() {
+        return perInstanceHour > 0;
+    }
+
+    Random random(long seed) {
+        return new Random(seed ^ SALT);
+    }
+
+    /** Seconds from launch until EC2 reclaims the instance; infinite when the model is off. */
+    double drawLifetime(Random random) {
+        if (!enabled()) {
+            return Double.POSITIVE_INFINITY;
+        }
+        return -Math.log(1 - random.nextDouble()) / perInstanceHour * 3600;
+    }
+
+    /**
+     * What interruptions did in one run.
+     *
+     * @param interrupted workers EC2 reclaimed (or announced it would)
+     * @param handedBack  images a noticed worker handed back unstarted, for another worker to take at once
+     * @param stranded    images held by a worker when its instance went: back only after the visibility timeout
+     * @param redone      of those, the images in progress: their work is lost and done again
+     */
+    public record Tally(int interrupted, int handedBack, int stranded, int redone) {
+    }
+}
