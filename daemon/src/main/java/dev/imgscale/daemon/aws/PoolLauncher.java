@@ -119,6 +119,12 @@ final class PoolLauncher {
     /** The CreateFleet request; package-visible so tests can read what would be sent. */
     CreateFleetRequest request(int count, String clientToken, String templateName, boolean spot) {
         List<FleetLaunchTemplateOverridesRequest> overrides = new ArrayList<>();
+        for (String subnet : config.subnets()) {
+            if (config.instanceRequirements() != null) {
+                overrides.add(FleetLaunchTemplateOverridesRequest.builder()
+                        .instanceRequirements(config.instanceRequirements().toRequest()).subnetId(subnet).build());
+            }
+        }
         for (String type : config.instanceTypes()) {
             for (String subnet : config.subnets()) {
                 overrides.add(FleetLaunchTemplateOverridesRequest.builder().instanceType(type).subnetId(subnet).build());
@@ -185,12 +191,15 @@ final class PoolLauncher {
                 }
             }
         }
+        boolean byAttributes = config.instanceRequirements() != null;
+        String pools = byAttributes ? "the types of " + config.instanceRequirements() + " in " + String.join(",", config.subnets())
+                : config.instanceTypes().size() * config.subnets().size() + " pools (" + String.join(",", config.instanceTypes())
+                + " in " + String.join(",", config.subnets()) + ")";
         throw new ImgscaleException("EC2 has no " + (spot ? "Spot " : "On-Demand ") + "capacity for " + count + " worker"
-                + (count == 1 ? "" : "s") + " in any of " + config.instanceTypes().size() * config.subnets().size()
-                + " pools (" + String.join(",", config.instanceTypes()) + " in " + String.join(",", config.subnets())
-                + ", " + region + "): " + answer.summary() + ". Add instance types to " + Ec2FleetConfig.KEY_INSTANCE_TYPES
-                + " or subnets in other Availability Zones" + (spot ? ", set " + Ec2FleetConfig.KEY_SPOT_FALLBACK : "")
-                + ", or wait and retry.");
+                + (count == 1 ? "" : "s") + " in any of " + pools + " in " + region + ": "
+                + answer.summary() + ". " + (byAttributes ? "Widen " + Ec2FleetConfig.KEY_INSTANCE_REQUIREMENTS + ", add"
+                : "Add instance types to " + Ec2FleetConfig.KEY_INSTANCE_TYPES + " or") + " subnets in other Availability Zones"
+                + (spot ? ", set " + Ec2FleetConfig.KEY_SPOT_FALLBACK : "") + ", or wait and retry.");
     }
 
     /** One CreateFleet answer. */
@@ -211,7 +220,8 @@ final class PoolLauncher {
                     break;
                 }
                 var o = e.launchTemplateAndOverrides() == null ? null : e.launchTemplateAndOverrides().overrides();
-                parts.add(e.errorCode() + (o == null ? "" : " " + o.instanceTypeAsString() + " " + o.subnetId()));
+                parts.add(e.errorCode() + (o == null ? "" : " " + (o.instanceType() == null ? "by attributes"
+                        : o.instanceTypeAsString()) + " " + o.subnetId()));
             }
             return instances.size() + " launched, " + errors.size() + " pool error" + (errors.size() == 1 ? "" : "s")
                     + ": " + String.join(", ", parts);

@@ -169,6 +169,37 @@ class Ec2FleetPoolsTest {
     }
 
     @Test
+    void should_let_ec2_choose_the_types_from_a_range_of_vcpus_and_memory() {
+        Ec2Fleet fleet = fleet(Ec2FleetTest.explicit().withInstanceRequirements(InstanceRequirements.parse(
+                "vcpus=2-8,memory-gib=4-32")).withSpot(true));
+
+        List<FleetInstance> launched = fleet.launch(2, "attributes");
+
+        Call cf = ec2.calls("CreateFleet").get(0);
+        String o = "LaunchTemplateConfigs.1.Overrides.";
+        List<String> subnets = new ArrayList<>();
+        for (int n = 1; cf.param(o + n + ".SubnetId") != null; n++) {
+            subnets.add(cf.param(o + n + ".SubnetId"));
+            assertNull(cf.param(o + n + ".InstanceType"), evidence());
+            assertEquals("2", cf.param(o + n + ".InstanceRequirements.VCpuCount.Min"), evidence());
+            assertEquals("8", cf.param(o + n + ".InstanceRequirements.VCpuCount.Max"), evidence());
+            assertEquals("4096", cf.param(o + n + ".InstanceRequirements.MemoryMiB.Min"), evidence());
+            assertEquals("32768", cf.param(o + n + ".InstanceRequirements.MemoryMiB.Max"), evidence());
+        }
+        assertEquals(List.of(SUBNET_A, SUBNET_B), subnets, evidence());
+        assertEquals("price-capacity-optimized", cf.param("SpotOptions.AllocationStrategy"), evidence());
+        assertEquals(2, launched.size(), evidence());
+        assertEquals(RecordingEc2Endpoint.BY_ATTRIBUTES, ec2.instance(launched.get(0).id()).instanceType(), evidence());
+
+        ec2.noSpotCapacity();
+        ImgscaleException e = assertThrows(ImgscaleException.class, () -> fleet.launch(1, "attributes-2"));
+        assertTrue(e.getMessage().startsWith("EC2 has no Spot capacity for 1 worker in any of the types of"
+                + " vcpus=2-8,memory-gib=4-32 in " + SUBNET_A + "," + SUBNET_B + " in us-east-1: "), e.getMessage());
+        assertTrue(e.getMessage().contains("InsufficientInstanceCapacity " + RecordingEc2Endpoint.BY_ATTRIBUTES + " "
+                + SUBNET_A), e.getMessage());
+    }
+
+    @Test
     void should_take_what_one_pool_has_when_others_have_no_capacity() {
         ec2.noCapacityIn(SUBNET_A);
         Ec2Fleet fleet = fleet(pools().withSpot(true));
@@ -191,7 +222,8 @@ class Ec2FleetPoolsTest {
 
         ImgscaleException e = assertThrows(ImgscaleException.class, () -> fleet.launch(2, "scarce"));
 
-        assertTrue(e.getMessage().startsWith("EC2 has no Spot capacity for 2 workers in any of 6 pools"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("EC2 has no Spot capacity for 2 workers in any of 6 pools (c7i.large,c6i.large,"
+                + "m7i.large in " + SUBNET_A + "," + SUBNET_B + ") in us-east-1: 0 launched, 6 pool errors: "), e.getMessage());
         assertTrue(e.getMessage().contains("set ec2-spot-fallback"), e.getMessage());
         assertEquals(1, ec2.calls("CreateFleet").size(), evidence());
         assertEquals(List.of(), ec2.instances(), evidence());

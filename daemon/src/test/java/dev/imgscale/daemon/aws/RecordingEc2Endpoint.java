@@ -109,6 +109,8 @@ final class RecordingEc2Endpoint implements AutoCloseable {
 
     static final String ACCOUNT = "123456789012";
     static final String REGION = "us-east-1";
+    /** The type CreateFleet launches for an override with InstanceRequirements instead of a type. */
+    static final String BY_ATTRIBUTES = "m7i.large";
 
     private final HttpServer server;
     private final List<Call> calls = new CopyOnWriteArrayList<>();
@@ -402,8 +404,9 @@ final class RecordingEc2Endpoint implements AutoCloseable {
         StringBuilder errors = new StringBuilder("<errorSet>");
         StringBuilder launched = new StringBuilder("<fleetInstanceSet>");
         boolean placed = false;
-        for (int n = 1; p.containsKey(prefix + "Overrides." + n + ".InstanceType"); n++) {
-            String type = p.get(prefix + "Overrides." + n + ".InstanceType");
+        for (int n = 1; p.containsKey(prefix + "Overrides." + n + ".SubnetId"); n++) {
+            // Attribute-based overrides name no type: EC2 picks one that fits; this fake picks BY_ATTRIBUTES.
+            String type = p.getOrDefault(prefix + "Overrides." + n + ".InstanceType", BY_ATTRIBUTES);
             String subnet = p.get(prefix + "Overrides." + n + ".SubnetId");
             String pool = "<launchTemplateAndOverrides><launchTemplateSpecification><launchTemplateName>" + esc(template)
                     + "</launchTemplateName><version>1</version></launchTemplateSpecification><overrides><instanceType>"
