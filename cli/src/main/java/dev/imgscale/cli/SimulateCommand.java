@@ -61,8 +61,10 @@ final class SimulateCommand implements Callable<Integer> {
             description = "Spot interruptions per instance-hour, at random (seeded), each announced two minutes ahead (default: ${DEFAULT-VALUE}, none).")
     double interrupt;
 
-    @Option(names = "--ignore-notice", description = "With --interrupt: workers ignore the notice and die holding their batch, as before interruption handling.")
-    boolean ignoreNotice;
+    @Option(names = "--on-notice", defaultValue = "stop", paramLabel = "WHAT",
+            description = "With --interrupt, what workers do with the notice: stop (stop receiving, finish what fits, hand back the rest),"
+                    + " fit (the same, but keep receiving batches that fit), ignore (die holding their batch) (default: ${DEFAULT-VALUE}).")
+    String onNotice;
 
     @Option(names = "--svg", defaultValue = "simulate.svg", paramLabel = "FILE", description = "Where to write the timeline (default: ${DEFAULT-VALUE}).")
     Path svg;
@@ -71,14 +73,17 @@ final class SimulateCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         Trace t = Trace.parse(trace);
-        Interruptions interruptions = new Interruptions(interrupt, Interruptions.EC2_NOTICE, !ignoreNotice);
+        Interruptions interruptions = new Interruptions(interrupt, Interruptions.EC2_NOTICE, Interruptions.Response.parse(onNotice));
         Simulator.Settings settings = new Simulator.Settings(duration(boot, "--boot"), duration(service, "--service"), max, price,
                 Duration.ofSeconds(60), seed, Duration.ofSeconds(2), interruptions);
         out.printf(Locale.ROOT, "trace %s; boot %s, service %s per image, cap %d, $%.4f/h, seed %d%n", t, boot, service, max, price, seed);
         if (interruptions.enabled()) {
-            out.printf(Locale.ROOT, "interruptions: %s per instance-hour, %d s notice, %s; visibility timeout %d s%n", interrupt,
-                    Interruptions.EC2_NOTICE.toSeconds(), ignoreNotice ? "ignored by the workers" : "honoured by the workers",
-                    settings.visibilityTimeout().toSeconds());
+            out.printf(Locale.ROOT, "interruptions: %s per instance-hour, %d s notice, workers %s; visibility timeout %d s%n", interrupt,
+                    Interruptions.EC2_NOTICE.toSeconds(), switch (interruptions.response()) {
+                        case STOP -> "stop receiving at the notice";
+                        case FIT -> "keep receiving what fits";
+                        case IGNORE -> "ignore the notice";
+                    }, settings.visibilityTimeout().toSeconds());
         }
         out.println(SimulationResult.header(interruptions.enabled()));
         List<SimulationResult> results = new ArrayList<>();

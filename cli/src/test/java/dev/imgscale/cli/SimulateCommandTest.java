@@ -20,7 +20,7 @@ class SimulateCommandTest {
         CliRun with = CliRun.run(CliRun.env(), "simulate", "--trace", "steady:3:600", "--policy", "backlog",
                 "--interrupt", "5", "--svg", svg);
         assertEquals(0, with.exitCode(), with.evidence());
-        assertTrue(with.out().contains("interruptions: 5.0 per instance-hour, 120 s notice, honoured by the workers"),
+        assertTrue(with.out().contains("interruptions: 5.0 per instance-hour, 120 s notice, workers stop receiving at the notice"),
                 with.evidence());
         String header = with.out().lines().filter(l -> l.startsWith("policy")).findFirst().orElseThrow();
         assertTrue(header.endsWith("intr  handed  stranded  redone"), with.evidence());
@@ -40,5 +40,10 @@ class SimulateCommandTest {
         assertEquals(ExitCodes.FAILURE, run.exitCode(), run.evidence());
         assertTrue(run.err().contains("--interrupt takes interruptions per instance-hour, 0 or more"), run.evidence());
         assertEquals(1, run.err().strip().lines().count(), run.evidence());
+
+        CliRun typo = CliRun.run(CliRun.env(), "simulate", "--trace", "burst:10", "--interrupt", "1", "--on-notice", "later",
+                "--svg", dir.resolve("t.svg").toString());
+        assertEquals(ExitCodes.FAILURE, typo.exitCode(), typo.evidence());
+        assertTrue(typo.err().contains("--on-notice takes stop, fit or ignore, not 'later'."), typo.evidence());
     }
 }

@@ -235,7 +235,7 @@ public final class Simulator {
         }
 
         void step() {
-            if (!noticed && settings.interruptions().honourNotice()
+            if (!noticed && settings.interruptions().honoured()
                     && now >= interruptAt - seconds(settings.interruptions().notice())) {
                 takeNotice();
             }
@@ -266,12 +266,13 @@ public final class Simulator {
                 }
             }
             if (hand.isEmpty()) {
-                if (drainMarks.contains(this.id) || noticed) {
+                int room = noticed ? fitsBeforeDeadline() : BATCH;
+                if (drainMarks.contains(this.id) || room == 0) {
                     stopped = true;
                     report();
                     return;
                 }
-                while (hand.size() < BATCH && !visible.isEmpty()) {
+                while (hand.size() < room && !visible.isEmpty()) {
                     double[] m = visible.pollFirst();
                     hand.add(m);
                     inFlight.put((int) m[0], m);
@@ -315,6 +316,15 @@ public final class Simulator {
             if (startedAt >= 0) {
                 report();
             }
+        }
+
+        /** After a notice: none (STOP), or as many whole images as fit before the deadline's margin (FIT). */
+        int fitsBeforeDeadline() {
+            if (settings.interruptions().response() != Interruptions.Response.FIT) {
+                return 0;
+            }
+            double left = interruptAt - seconds(Interruptions.MARGIN) - now;
+            return (int) Math.max(0, Math.min(BATCH, Math.floor(left / seconds(settings.service()))));
         }
 
         double serviceDraw() {
