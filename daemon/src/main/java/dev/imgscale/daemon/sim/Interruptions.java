@@ -87,7 +87,7 @@ public record Interruptions(double perInstanceHour, Duration notice, Response re
     /**
      * What interruptions did in one run.
      *
-     * @param interrupted workers EC2 reclaimed (or announced it would)
+     * @param interrupted workers EC2 announced an interruption to (whether they act on it or not)
      * @param handedBack  images a noticed worker handed back unstarted, for another worker to take at once
      * @param stranded    images held by a worker when its instance went: back only after the visibility timeout
      * @param redone      of those, the images in progress: their work is lost and done again

@@ -176,7 +176,7 @@ public final class Simulator {
     private void reclaim(VWorker w) {
         workers.remove(w.id);
         instanceLives.add(new double[] {w.launchedAt, now});
-        if (!w.noticed) {
+        if (!w.announced) {
             interrupted++;
         }
         if (!w.hand.isEmpty()) {
@@ -225,6 +225,7 @@ public final class Simulator {
         boolean stopped;
         /** When EC2 reclaims the instance (infinite without interruptions), and whether the worker was told. */
         final double interruptAt;
+        boolean announced;
         boolean noticed;
 
         VWorker(String id) {
@@ -235,9 +236,13 @@ public final class Simulator {
         }
 
         void step() {
-            if (!noticed && settings.interruptions().honoured()
-                    && now >= interruptAt - seconds(settings.interruptions().notice())) {
-                takeNotice();
+            if (!announced && now >= interruptAt - seconds(settings.interruptions().notice())) {
+                // EC2 announces it either way; only a worker that honours the notice acts on it.
+                announced = true;
+                interrupted++;
+                if (settings.interruptions().honoured()) {
+                    takeNotice();
+                }
             }
             if (stopped || now < readyAt) {
                 return;
@@ -293,7 +298,6 @@ public final class Simulator {
          */
         void takeNotice() {
             noticed = true;
-            interrupted++;
             double cutoff = interruptAt - seconds(Interruptions.MARGIN);
             double finish = hand.isEmpty() ? now : Math.max(now, busyUntil);
             int keep = hand.isEmpty() ? 0 : 1;
