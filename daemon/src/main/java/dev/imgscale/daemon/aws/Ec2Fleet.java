@@ -19,25 +19,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.services.ec2.Ec2Client;
-import software.amazon.awssdk.services.ec2.model.BlockDeviceMapping;
 import software.amazon.awssdk.services.ec2.model.Filter;
-import software.amazon.awssdk.services.ec2.model.HttpTokensState;
 import software.amazon.awssdk.services.ec2.model.Image;
 import software.amazon.awssdk.services.ec2.model.Instance;
-import software.amazon.awssdk.services.ec2.model.InstanceInterruptionBehavior;
-import software.amazon.awssdk.services.ec2.model.InstanceMetadataEndpointState;
-import software.amazon.awssdk.services.ec2.model.InstanceMetadataTagsState;
 import software.amazon.awssdk.services.ec2.model.InstanceStateName;
-import software.amazon.awssdk.services.ec2.model.MarketType;
 import software.amazon.awssdk.services.ec2.model.Reservation;
-import software.amazon.awssdk.services.ec2.model.ResourceType;
-import software.amazon.awssdk.services.ec2.model.RunInstancesRequest;
-import software.amazon.awssdk.services.ec2.model.RunInstancesResponse;
-import software.amazon.awssdk.services.ec2.model.ShutdownBehavior;
-import software.amazon.awssdk.services.ec2.model.SpotInstanceType;
 import software.amazon.awssdk.services.ec2.model.Tag;
-import software.amazon.awssdk.services.ec2.model.TagSpecification;
-import software.amazon.awssdk.services.ec2.model.VolumeType;
 
 /**
  * {@link Fleet} on EC2. The instances' tags are the fleet's only record: {@code imgscale:stack},
@@ -52,7 +39,7 @@ import software.amazon.awssdk.services.ec2.model.VolumeType;
  * "terminate" (a worker that exits powers its instance off, which ends it and its bill) and user
  * data that names only the stack's SSM path ({@link UserData}).
  *
- * <p>Subnets: a launch starts at the subnet picked by its client token (so a retried launch asks
+ * <p>Subnets ({@link SubnetLauncher}): a launch starts at the subnet picked by its client token (so a retried launch asks
  * the same subnet again, and different launches spread over the list) and moves on to the next when
  * EC2 has no capacity or addresses there. Spot launches become On-Demand ones when Spot has no
  * capacity in any subnet (or pool) only with {@code ec2-spot-fallback}: a cost decision the operator
@@ -88,6 +75,7 @@ public final class Ec2Fleet implements Fleet {
     private final Ec2Errors errors;
     /** Null unless {@link Ec2FleetConfig#usesPools()}. */
     private final PoolLauncher pools;
+    private final SubnetLauncher subnets;
     private final LaunchLog launches = new LaunchLog(KEPT_LAUNCHES);
     /** The AMI's root device name, looked up once when a root volume size is configured. */
     private volatile String rootDeviceName;
@@ -105,6 +93,12 @@ public final class Ec2Fleet implements Fleet {
         this.pools = config.usesPools() ? new PoolLauncher(ec2, config,
                 new WorkerLaunchTemplate(ec2, config, userData, tags(), this::rootDeviceName, errors), tags(), errors,
                 region) : null;
+        this.subnets = new SubnetLauncher(ec2, config, region, userData, tags(), this::rootDeviceName, errors);
+    }
+
+    /** The subnets a launch with this token tries, in order (see {@link SubnetLauncher#subnetOrder}). */
+    List<String> subnetOrder(String clientToken) {
+        return subnets.subnetOrder(clientToken);
     }
 
     @Override
@@ -129,25 +123,35 @@ public final class Ec2Fleet implements Fleet {
     @Override
     public List<FleetInstance> launch(int count, String clientToken) {
         checkLaunch(count, clientToken);
+        try {
+            return launchAndRecord(count, clientToken);
+        } catch (ImgscaleException e) {
+            // A launch that got nothing is news for status too ("no Spot capacity in any pool").
+            record(new LaunchOutcome(Instant.now(), clientToken, count, 0, 0, false, "failed: " + e.getMessage()));
+            throw e;
+        }
+    }
+
+    private List<FleetInstance> launchAndRecord(int count, String clientToken) {
         if (pools != null) {
             PoolLauncher.Result r = pools.launch(count, clientToken);
             record(new LaunchOutcome(Instant.now(), clientToken, count, r.spot(), r.onDemand(), r.fellBack(), r.note()));
             return r.instances();
         }
         if (!config.spot() || !config.spotFallback()) {
-            List<FleetInstance> launched = launchInSubnets(count, clientToken, config.spot());
+            List<FleetInstance> launched = subnets.launch(count, clientToken, config.spot());
             record(new LaunchOutcome(Instant.now(), clientToken, count, config.spot() ? launched.size() : 0,
                     config.spot() ? 0 : launched.size(), false, ""));
             return launched;
         }
         try {
-            List<FleetInstance> launched = launchInSubnets(count, clientToken, true);
+            List<FleetInstance> launched = subnets.launch(count, clientToken, true);
             record(new LaunchOutcome(Instant.now(), clientToken, count, launched.size(), 0, false, ""));
             return launched;
-        } catch (NoCapacity e) {
-            LOG.warn("No Spot capacity for {} x {} in {}; launching On-Demand instead ({})", count, describeType(),
+        } catch (SubnetLauncher.NoCapacity e) {
+            LOG.warn("No Spot capacity for {} x {} in {}; launching On-Demand instead ({})", count, subnets.describeType(),
                     String.join(", ", e.noRoom), Ec2FleetConfig.KEY_SPOT_FALLBACK);
-            List<FleetInstance> launched = launchInSubnets(count, PoolLauncher.fallbackToken(clientToken), false);
+            List<FleetInstance> launched = subnets.launch(count, PoolLauncher.fallbackToken(clientToken), false);
             record(new LaunchOutcome(Instant.now(), clientToken, count, 0, launched.size(), true,
                     "no Spot capacity in " + String.join(", ", e.noRoom) + "; fell back to On-Demand"));
             return launched;
@@ -164,15 +168,6 @@ public final class Ec2Fleet implements Fleet {
         launches.add(outcome);
     }
 
-    /** No subnet had capacity: an {@link ImgscaleException} the Spot fallback catches. */
-    static final class NoCapacity extends ImgscaleException {
-        final List<String> noRoom;
-
-        NoCapacity(String message, List<String> noRoom, Throwable cause) {
-            super(message, cause);
-            this.noRoom = List.copyOf(noRoom);
-        }
-    }
 
     private static void checkLaunch(int count, String clientToken) {
         if (count < 1) {
@@ -185,60 +180,7 @@ public final class Ec2Fleet implements Fleet {
         }
     }
 
-    /** RunInstances into each subnet in turn until one has room; one instance type. */
-    private List<FleetInstance> launchInSubnets(int count, String clientToken, boolean spot) {
-        List<String> order = subnetOrder(clientToken);
-        List<String> noRoom = new ArrayList<>();
-        AwsServiceException last = null;
-        for (String subnet : order) {
-            try {
-                return run(count, clientToken, subnet, spot);
-            } catch (AwsServiceException e) {
-                last = e;
-                String code = Ec2Errors.code(e);
-                if (Ec2Errors.NO_CAPACITY.contains(code)) {
-                    LOG.warn("EC2 has no {} capacity for {} x {} in {} ({}){}", spot ? "Spot" : "On-Demand", count, describeType(),
-                            subnet == null ? "the template's subnet" : subnet, code,
-                            noRoom.size() + 1 < order.size() ? "; trying the next subnet" : "");
-                    noRoom.add(subnet == null ? "the launch template's subnet" : subnet);
-                } else if ("IdempotentParameterMismatch".equals(code)) {
-                    // This token already launched, in another subnet (an earlier attempt moved on from
-                    // this one): the subnet that launched it answers with those instances.
-                    LOG.info("Client token {} was used with another subnet than {}; asking the next", clientToken, subnet);
-                } else {
-                    throw errors.translate(e, "ec2:RunInstances");
-                }
-            }
-        }
-        if (noRoom.isEmpty()) {
-            throw new IllegalStateException("Client token " + clientToken + " was already used for a different launch:"
-                    + " a token must name one launch", last);
-        }
-        throw new NoCapacity("EC2 has no capacity for " + count + " " + describeType() + (spot ? " Spot" : "")
-                + " instance" + (count == 1 ? "" : "s") + " in " + String.join(", ", noRoom) + " (" + region
-                + "): add subnets in other Availability Zones to " + Ec2FleetConfig.KEY_SUBNETS + ", list several types in "
-                + Ec2FleetConfig.KEY_INSTANCE_TYPES + (spot ? ", set " + Ec2FleetConfig.KEY_SPOT_FALLBACK + ", turn off "
-                + Ec2FleetConfig.KEY_SPOT : "") + ", or wait and retry.", noRoom, last);
-    }
 
-    /**
-     * The subnets a launch with this token tries, in order; a single null when the launch template
-     * chooses. The same token always starts at the same subnet, so a retried launch repeats the
-     * first attempt's call, while launches with different tokens spread over the subnets.
-     */
-    List<String> subnetOrder(String clientToken) {
-        List<String> subnets = config.subnets();
-        List<String> order = new ArrayList<>();
-        if (subnets.isEmpty()) {
-            order.add(null);
-            return order;
-        }
-        int start = Math.floorMod(clientToken.hashCode(), subnets.size());
-        for (int i = 0; i < subnets.size(); i++) {
-            order.add(subnets.get((start + i) % subnets.size()));
-        }
-        return order;
-    }
 
     @Override
     public void markDraining(Collection<String> ids, boolean draining) {
@@ -337,82 +279,7 @@ public final class Ec2Fleet implements Fleet {
         return out;
     }
 
-    private List<FleetInstance> run(int count, String clientToken, String subnet, boolean spot) {
-        RunInstancesRequest request = request(count, clientToken, subnet, spot);
-        RunInstancesResponse response = ec2.runInstances(request);
-        Map<String, String> requested = new LinkedHashMap<>();
-        for (Tag t : tags()) {
-            requested.put(t.key(), t.value());
-        }
-        List<FleetInstance> launched = new ArrayList<>();
-        for (Instance i : response.instances()) {
-            toFleetInstance(i, requested).ifPresent(launched::add);
-        }
-        LOG.info("Launched {} (client token {}{})", launched.stream().map(FleetInstance::id).toList(), clientToken,
-                subnet == null ? "" : ", subnet " + subnet);
-        return launched;
-    }
 
-    /** The RunInstances request; package-visible so tests can read what would be sent. */
-    RunInstancesRequest request(int count, String clientToken, String subnet, boolean spot) {
-        List<Tag> tags = tags();
-        RunInstancesRequest.Builder b = RunInstancesRequest.builder()
-                .minCount(count)
-                .maxCount(count)
-                .clientToken(clientToken)
-                .tagSpecifications(
-                        TagSpecification.builder().resourceType(ResourceType.INSTANCE).tags(tags).build(),
-                        TagSpecification.builder().resourceType(ResourceType.VOLUME).tags(tags).build())
-                .metadataOptions(m -> m
-                        .httpEndpoint(InstanceMetadataEndpointState.ENABLED)
-                        .httpTokens(HttpTokensState.REQUIRED)
-                        // 1: only the host reaches IMDS, not a container or anything forwarded through it.
-                        .httpPutResponseHopLimit(1)
-                        // The worker can read its own imgscale:state tag without an API call.
-                        .instanceMetadataTags(InstanceMetadataTagsState.ENABLED))
-                .instanceInitiatedShutdownBehavior(ShutdownBehavior.TERMINATE)
-                .userData(userData);
-        if (subnet != null) {
-            b.subnetId(subnet);
-        }
-        if (config.usesLaunchTemplate()) {
-            b.launchTemplate(t -> {
-                if (config.launchTemplateIsId()) {
-                    t.launchTemplateId(config.launchTemplate());
-                } else {
-                    t.launchTemplateName(config.launchTemplate());
-                }
-                t.version(config.launchTemplateVersion());
-            });
-        } else {
-            b.imageId(config.ami())
-                    .instanceType(config.instanceType())
-                    .securityGroupIds(config.securityGroups())
-                    .iamInstanceProfile(p -> {
-                        if (config.instanceProfileIsArn()) {
-                            p.arn(config.instanceProfile());
-                        } else {
-                            p.name(config.instanceProfile());
-                        }
-                    });
-            if (config.keyName() != null) {
-                b.keyName(config.keyName());
-            }
-            if (config.rootVolumeGib() != null) {
-                b.blockDeviceMappings(BlockDeviceMapping.builder()
-                        .deviceName(rootDeviceName())
-                        .ebs(e -> e.volumeSize(config.rootVolumeGib()).volumeType(VolumeType.GP3)
-                                .deleteOnTermination(true))
-                        .build());
-            }
-        }
-        if (spot) {
-            b.instanceMarketOptions(o -> o.marketType(MarketType.SPOT).spotOptions(s -> s
-                    .spotInstanceType(SpotInstanceType.ONE_TIME)
-                    .instanceInterruptionBehavior(InstanceInterruptionBehavior.TERMINATE)));
-        }
-        return b.build();
-    }
 
     /**
      * The AMI's root device ({@code /dev/xvda} on Amazon Linux 2023, but not on every AMI): a block
@@ -444,7 +311,7 @@ public final class Ec2Fleet implements Fleet {
                 tag(STATE_TAG, STATE_RUNNING));
     }
 
-    private static Optional<FleetInstance> toFleetInstance(Instance i, Map<String, String> fallbackTags) {
+    static Optional<FleetInstance> toFleetInstance(Instance i, Map<String, String> fallbackTags) {
         FleetInstance.State state = switch (i.state() == null ? InstanceStateName.PENDING : i.state().name()) {
             case PENDING -> FleetInstance.State.PENDING;
             case RUNNING -> FleetInstance.State.RUNNING;
@@ -463,11 +330,8 @@ public final class Ec2Fleet implements Fleet {
         return Optional.of(new FleetInstance(i.instanceId(), state, launched, tags));
     }
 
-    private String describeType() {
-        return config.usesLaunchTemplate() ? "launch template " + config.launchTemplate() : config.instanceType();
-    }
 
-    private static Tag tag(String key, String value) {
+    static Tag tag(String key, String value) {
         return Tag.builder().key(key).value(value).build();
     }
 

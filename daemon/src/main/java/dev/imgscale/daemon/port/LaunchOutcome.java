@@ -16,7 +16,8 @@ import java.util.Objects;
  * @param spot        Spot instances launched
  * @param onDemand    On-Demand instances launched
  * @param fellBack    whether Spot found too little capacity and the rest was launched On-Demand
- * @param note        one line on what EC2 answered (the pools without capacity, the fallback), empty if nothing to say
+ * @param note        one line on what EC2 answered (the pools without capacity, the fallback), {@code failed: <why>}
+ *                    for a launch that got nothing, empty if nothing to say
  */
 public record LaunchOutcome(Instant at, String clientToken, int requested, int spot, int onDemand, boolean fellBack,
                             String note) {

@@ -227,6 +227,10 @@ class Ec2FleetPoolsTest {
         assertTrue(e.getMessage().contains("set ec2-spot-fallback"), e.getMessage());
         assertEquals(1, ec2.calls("CreateFleet").size(), evidence());
         assertEquals(List.of(), ec2.instances(), evidence());
+        LaunchOutcome failed = fleet.recentLaunches().get(0);
+        assertEquals("failed: " + e.getMessage(), failed.note());
+        assertEquals(0, failed.spot() + failed.onDemand());
+        assertFalse(failed.fellBack());
     }
 
     @Test
