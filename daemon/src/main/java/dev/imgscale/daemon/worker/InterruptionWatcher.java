@@ -6,16 +6,14 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpTimeoutException;
-import java.time.Clock;
+import dev.imgscale.daemon.time.Scheduler;
+import dev.imgscale.daemon.time.Time;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * {@code AWS_EC2_METADATA_DISABLED=true} (the SDKs' switch) turns it off.
  *
  * <p>Its logic is {@link #poll()}, one look, which tests call directly; {@link #start} only runs
- * that on the given scheduler.
+ * that on a {@link Scheduler} of the given {@link Time} (fake time in tests).
  */
 public final class InterruptionWatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(InterruptionWatcher.class);
@@ -89,21 +87,24 @@ public final class InterruptionWatcher implements AutoCloseable {
     // Guarded by "this".
     private State state = State.WATCHING;
     private boolean imdsAnswered;
-    private ScheduledFuture<?> scheduled;
+    private Scheduler.Task scheduled;
 
     /**
      * @param env      the process environment: {@code AWS_EC2_METADATA_SERVICE_ENDPOINT}, {@code AWS_EC2_METADATA_DISABLED}
-     * @param clock    for the IMDS session token's expiry
+     * @param time     for the IMDS session token's expiry
      * @param listener called once, from the polling thread, with the first notice
      */
-    public InterruptionWatcher(Map<String, String> env, Clock clock, Consumer<Notice> listener) {
-        this.imds = new ImdsSession(ImdsSession.endpoint(env), clock);
+    public InterruptionWatcher(Map<String, String> env, Time time, Consumer<Notice> listener) {
+        this.imds = new ImdsSession(ImdsSession.endpoint(env), time.clock());
         this.listener = Objects.requireNonNull(listener, "listener");
         this.disabled = "true".equalsIgnoreCase(env.getOrDefault("AWS_EC2_METADATA_DISABLED", "").strip());
     }
 
-    /** Polls every {@code interval} on {@code scheduler} (first at once) until a notice comes or IMDS is absent. */
-    public synchronized void start(ScheduledExecutorService scheduler, Duration interval) {
+    /**
+     * Polls every {@code interval} on {@code scheduler} (first at once) until a notice comes or IMDS
+     * is absent; the scheduler stays the caller's to close.
+     */
+    public synchronized void start(Scheduler scheduler, Duration interval) {
         if (scheduled != null) {
             throw new IllegalStateException("already started");
         }
@@ -111,7 +112,7 @@ public final class InterruptionWatcher implements AutoCloseable {
             if (poll() != State.WATCHING) {
                 stop();
             }
-        }, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+        }, Duration.ZERO, interval);
     }
 
     /** One look at both paths; the listener is called here, once, when a notice first appears. */
@@ -164,7 +165,7 @@ public final class InterruptionWatcher implements AutoCloseable {
     /** Stops polling (a poll under way finishes); the listener is not called after this returns from a poll. */
     public synchronized void stop() {
         if (scheduled != null) {
-            scheduled.cancel(false);
+            scheduled.cancel();
         }
         if (state == State.WATCHING) {
             state = State.ABSENT;

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.imgscale.daemon.testing.FakeTime;
+import dev.imgscale.daemon.time.Scheduler;
 import dev.imgscale.daemon.worker.InterruptionWatcher.Kind;
 import dev.imgscale.daemon.worker.InterruptionWatcher.Notice;
 import dev.imgscale.daemon.worker.InterruptionWatcher.State;
@@ -13,20 +15,14 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -41,7 +37,7 @@ class InterruptionWatcherTest {
     static final String REBALANCE = "{\"noticeTime\": \"2026-12-05T11:58:00Z\"}";
 
     FakeImds imds;
-    MutableClock clock = new MutableClock(Instant.parse("2026-12-05T12:00:00Z"));
+    FakeTime clock = new FakeTime(Instant.parse("2026-12-05T12:00:00Z"));
     List<Notice> notices = new CopyOnWriteArrayList<>();
 
     @BeforeEach
@@ -162,27 +158,34 @@ class InterruptionWatcherTest {
     }
 
     @Test
-    void should_poll_on_the_scheduler_until_the_notice_comes() throws Exception {
+    void should_poll_every_interval_on_the_scheduler_until_the_notice_comes() {
         imds.spotAction.add(new Reply(404, ""));
         imds.spotAction.add(new Reply(404, ""));
         imds.spotAction.add(new Reply(200, INTERRUPTION));
-        CompletableFuture<Notice> got = new CompletableFuture<>();
-        InterruptionWatcher w = new InterruptionWatcher(Map.of("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.uri()), clock,
-                n -> {
-                    notices.add(n);
-                    got.complete(n);
-                });
-        ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
-        try {
-            w.start(scheduler, Duration.ofMillis(10));
-            // A bound against hanging, not a timing assertion: the notice is the third poll.
-            assertEquals("terminate", got.get(60, TimeUnit.SECONDS).action());
-        } finally {
-            scheduler.shutdown();
-            assertTrue(scheduler.awaitTermination(60, TimeUnit.SECONDS));
+        InterruptionWatcher w = watcher();
+        try (Scheduler scheduler = clock.scheduler("interruptions")) {
+            w.start(scheduler, InterruptionWatcher.DEFAULT_INTERVAL);
+            clock.advance(Duration.ZERO);
+            assertEquals(1, looks(), "the first look is at once: " + imds.log);
+            clock.advance(InterruptionWatcher.DEFAULT_INTERVAL.minusMillis(1));
+            assertEquals(1, looks(), "not before the interval: " + imds.log);
+            clock.advance(Duration.ofMillis(1));
+            assertEquals(2, looks(), imds.log.toString());
+            assertEquals(List.of(), notices);
+            clock.advance(InterruptionWatcher.DEFAULT_INTERVAL);
+            assertEquals(3, looks(), imds.log.toString());
+            assertEquals(List.of(Kind.SPOT_INTERRUPTION), notices.stream().map(Notice::kind).toList());
+
+            clock.advance(InterruptionWatcher.DEFAULT_INTERVAL.multipliedBy(10));
+            assertEquals(3, looks(), "no look after the notice: " + imds.log);
+            assertEquals(0, clock.scheduledTasks(), "its task is cancelled");
         }
         assertEquals(State.NOTIFIED, w.state());
         assertEquals(1, notices.size());
+    }
+
+    private long looks() {
+        return imds.log.stream().filter(l -> l.startsWith("GET /latest/meta-data/spot/instance-action")).count();
     }
 
     // ---- the fake ----
@@ -265,33 +268,6 @@ class InterruptionWatcherTest {
         @Override
         public void close() {
             server.stop(0);
-        }
-    }
-
-    static final class MutableClock extends Clock {
-        private volatile Instant now;
-
-        MutableClock(Instant now) {
-            this.now = now;
-        }
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
         }
     }
 }
