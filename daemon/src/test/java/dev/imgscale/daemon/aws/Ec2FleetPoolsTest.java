@@ -262,6 +262,31 @@ class Ec2FleetPoolsTest {
     }
 
     @Test
+    void should_launch_on_demand_only_for_what_spot_could_not_fill() {
+        ec2.spotCapacityPerPool(1);
+        Ec2FleetConfig twoPools = Ec2FleetTest.explicit().withInstanceTypes(List.of("c7i.large")).withSpot(true);
+
+        List<FleetInstance> partial = fleet(twoPools).launch(5, "short");
+        assertEquals(2, partial.size(), "without the fallback, what Spot had" + evidence());
+        assertEquals(1, ec2.calls("CreateFleet").size(), evidence());
+
+        ec2.clearCalls();
+        Ec2Fleet fallback = fleet(twoPools.withSpotFallback(true));
+        List<FleetInstance> launched = fallback.launch(5, "short-2");
+
+        List<Call> fleets = ec2.calls("CreateFleet");
+        assertEquals(2, fleets.size(), evidence());
+        assertEquals("3", fleets.get(1).param("TargetCapacitySpecification.TotalTargetCapacity"), "only the rest" + evidence());
+        assertEquals("on-demand", fleets.get(1).param("TargetCapacitySpecification.DefaultTargetCapacityType"), evidence());
+        assertEquals(5, launched.size(), evidence());
+        assertEquals(2, launched.stream().filter(i -> ec2.instance(i.id()).spot()).count(), evidence());
+        LaunchOutcome outcome = fallback.recentLaunches().get(0);
+        assertEquals(List.of(5, 2, 3, true), List.of(outcome.requested(), outcome.spot(), outcome.onDemand(), outcome.fellBack()));
+        assertTrue(outcome.note().startsWith("Spot: 2 launched, 2 pool errors: InsufficientInstanceCapacity c7i.large "),
+                outcome.note());
+    }
+
+    @Test
     void should_fall_back_with_run_instances_when_one_type_has_no_spot_capacity_in_any_subnet() {
         ec2.noSpotCapacity();
         Ec2FleetConfig one = Ec2FleetTest.explicit().withSpot(true);

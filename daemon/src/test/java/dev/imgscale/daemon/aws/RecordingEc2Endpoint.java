@@ -44,10 +44,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>CreateLaunchTemplate stores a template by name (a second one of that name:
  *       InvalidLaunchTemplateName.AlreadyExistsException, as EC2);</li>
  *   <li>CreateFleet ({@code instant} only, from a stored template) walks the overrides in order,
- *       as price-capacity-optimized would pick the first pool that has room, launches the whole
- *       target there, and reports every pool without room as an entry of the answer's error list
- *       (lifecycle, type, subnet), not as a failed call; a ClientToken seen before answers as the
- *       first call did.</li>
+ *       as price-capacity-optimized would pick the pool that has room, launches what each pool
+ *       holds ({@link #spotCapacityPerPool}; unlimited by default) until the target is met, and
+ *       reports every pool short of room as an entry of the answer's error list (lifecycle, type,
+ *       subnet), not as a failed call; a ClientToken seen before answers as the first call did.</li>
  * </ul>
  * Failures are injected with {@link #failNext} (one call), {@link #noCapacityIn} (a subnet, until
  * {@link #restoreCapacityIn}) and {@link #noSpotCapacity} (every Spot pool of CreateFleet and RunInstances).
@@ -125,6 +125,7 @@ final class RecordingEc2Endpoint implements AutoCloseable {
     private final Map<String, Map<String, String>> templates = new LinkedHashMap<>();
     private final Map<String, FleetAnswer> fleetsByToken = new HashMap<>();
     private boolean spotScarce;
+    private int spotPerPool = Integer.MAX_VALUE;
 
     /** Listings (first-page DescribeInstances calls) that report a new instance pending before it runs. */
     volatile int describesWhilePending = 1;
@@ -246,6 +247,11 @@ final class RecordingEc2Endpoint implements AutoCloseable {
     /** Spot has no capacity in any pool (CreateFleet: per-pool errors; RunInstances: InsufficientInstanceCapacity). */
     synchronized void noSpotCapacity() {
         spotScarce = true;
+    }
+
+    /** Each Spot pool of a CreateFleet call launches at most this many instances; the rest is asked of the next pool. */
+    synchronized void spotCapacityPerPool(int n) {
+        spotPerPool = n;
     }
 
     /** The launch templates created, by name: their decoded CreateLaunchTemplate parameters. */
@@ -403,7 +409,7 @@ final class RecordingEc2Endpoint implements AutoCloseable {
         Map<String, String> tags = new Call("CreateFleet", p).tagSpecification("instance");
         StringBuilder errors = new StringBuilder("<errorSet>");
         StringBuilder launched = new StringBuilder("<fleetInstanceSet>");
-        boolean placed = false;
+        int remaining = count;
         for (int n = 1; p.containsKey(prefix + "Overrides." + n + ".SubnetId"); n++) {
             // Attribute-based overrides name no type: EC2 picks one that fits; this fake picks BY_ATTRIBUTES.
             String type = p.getOrDefault(prefix + "Overrides." + n + ".InstanceType", BY_ATTRIBUTES);
@@ -412,25 +418,29 @@ final class RecordingEc2Endpoint implements AutoCloseable {
                     + "</launchTemplateName><version>1</version></launchTemplateSpecification><overrides><instanceType>"
                     + esc(type) + "</instanceType><subnetId>" + esc(subnet) + "</subnetId></overrides>"
                     + "</launchTemplateAndOverrides><lifecycle>" + lifecycle + "</lifecycle>";
-            if (placed) {
+            if (remaining == 0) {
                 continue;
             }
-            if ((spot && spotScarce) || noCapacity.contains(subnet)) {
+            int room = (spot && spotScarce) || noCapacity.contains(subnet) ? 0 : spot ? spotPerPool : Integer.MAX_VALUE;
+            if (room < remaining) {
                 errors.append("<item>").append(pool).append("<errorCode>InsufficientInstanceCapacity</errorCode>")
                         .append("<errorMessage>There is no ").append(spot ? "Spot " : "").append("capacity available")
                         .append(" that matches your request.</errorMessage></item>");
+            }
+            int take = Math.min(room, remaining);
+            if (take == 0) {
                 continue;
             }
+            remaining -= take;
             String reservationId = newReservationId();
             launched.append("<item>").append(pool).append("<instanceIds>");
-            for (int i = 0; i < count; i++) {
+            for (int i = 0; i < take; i++) {
                 String id = newInstanceId();
                 table.put(id, new Row(id, reservationId, "pending", tags == null ? Map.of() : tags, token, subnet,
                         data.getOrDefault("LaunchTemplateData.ImageId", "ami-fromtemplate00"), type, spot));
                 launched.append("<item>").append(id).append("</item>");
             }
             launched.append("</instanceIds><instanceType>").append(esc(type)).append("</instanceType></item>");
-            placed = true;
         }
         String xml = "<fleetId>fleet-" + UUID.randomUUID() + "</fleetId>" + errors + "</errorSet>" + launched
                 + "</fleetInstanceSet>";
