@@ -30,8 +30,8 @@ import java.util.regex.Pattern;
  * @param securityGroups        security group ids ({@code sg-...}); null or empty with a template
  * @param instanceProfile       the workers' instance profile, by name or ARN; null with a template
  * @param keyName               an EC2 key pair for SSH; null for none (the usual case: use SSM Session Manager)
- * @param spot                  launch one-time Spot instances; when Spot has no capacity the launch fails and is
- *                              NOT retried as On-Demand: the controller retries it later, still as Spot
+ * @param spot                  launch one-time Spot instances; when Spot has no capacity the launch fails and the
+ *                              controller retries it later, still as Spot, unless {@code spotFallback} is on
  * @param rootVolumeGib         the root volume's size in GiB (gp3); null keeps the AMI's
  * @param idleExit              how long a worker waits without work before it exits (and its instance terminates):
  *                              the safety net that ends a fleet whose controller died
