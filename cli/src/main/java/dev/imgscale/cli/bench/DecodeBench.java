@@ -1,0 +1,163 @@
+package dev.imgscale.cli.bench;
+
+import dev.imgscale.classifier.ImagePreparer;
+import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.classifier.decode.ImageHeader;
+import dev.imgscale.classifier.decode.ImageHeaders;
+import dev.imgscale.classifier.decode.ImageRejectedException;
+import dev.imgscale.classifier.decode.LargeJpegs;
+import dev.imgscale.classifier.decode.SafeDecoder;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
+import org.bytedeco.opencv.opencv_core.Mat;
+
+/**
+ * Decode + preprocess figures: one thread over the benchmark images, the same at full scale (the
+ * decoder before scaled JPEG decoding) over large photos, and the images/s the decoder alone
+ * sustains with a thread per core.
+ */
+public final class DecodeBench {
+    private static final long SECOND = 1_000_000_000L;
+
+    private DecodeBench() {
+    }
+
+    /** The tensors of the images that decode, and the one-thread decode + preprocess time. */
+    public record Decoded(List<float[]> tensors, long nanos, long count) {
+        public double msPerImage() {
+            return nanos / 1e6 / count;
+        }
+    }
+
+    /** Decode + preprocess, one thread, every image at least once and for at least a second. */
+    public static Decoded oneThread(ImagePreparer preparer, List<byte[]> encoded) {
+        List<float[]> tensors = new ArrayList<>();
+        long decodeNanos = 0;
+        long decoded = 0;
+        long deadline = System.nanoTime() + SECOND;
+        do {
+            for (byte[] bytes : encoded) {
+                long t0 = System.nanoTime();
+                try {
+                    float[] t = preparer.prepare(bytes);
+                    decodeNanos += System.nanoTime() - t0;
+                    decoded++;
+                    if (tensors.size() < encoded.size()) {
+                        tensors.add(t);
+                    }
+                } catch (ImageRejectedException e) {
+                    // a rejected image is not part of the figure
+                }
+            }
+        } while (System.nanoTime() < deadline && !tensors.isEmpty());
+        if (tensors.isEmpty()) {
+            throw new ImgscaleException("None of the benchmark images could be decoded.");
+        }
+        return new Decoded(tensors, decodeNanos, decoded);
+    }
+
+    /** One thread's decode + preprocess ms/image decoding at full size, every image at least once and for at least a second. */
+    public static double fullScaleMs(ImagePreparer preparer, List<byte[]> encoded) {
+        long nanos = 0;
+        long decoded = 0;
+        long deadline = System.nanoTime() + SECOND;
+        do {
+            for (byte[] bytes : encoded) {
+                long t0 = System.nanoTime();
+                try {
+                    preparer.prepareFullScale(bytes);
+                    nanos += System.nanoTime() - t0;
+                    decoded++;
+                } catch (ImageRejectedException e) {
+                    // as in oneThread
+                }
+            }
+        } while (System.nanoTime() < deadline && decoded > 0);
+        return decoded == 0 ? Double.NaN : nanos / 1e6 / decoded;
+    }
+
+    /**
+     * Images/s that {@code threads} threads decoding and preprocessing side by side sustain over
+     * about a second (wall time), each taking the next image of the list round and round.
+     */
+    public static double allCores(ImagePreparer preparer, List<byte[]> encoded, int threads) {
+        AtomicLong next = new AtomicLong();
+        AtomicLong done = new AtomicLong();
+        long stop = System.nanoTime() + SECOND;
+        long wall = Parallel.run(threads, "imgscale-bench-decode", () -> {
+            while (System.nanoTime() < stop) {
+                byte[] bytes = encoded.get((int) (next.getAndIncrement() % encoded.size()));
+                try {
+                    preparer.prepare(bytes);
+                    done.incrementAndGet();
+                } catch (ImageRejectedException e) {
+                    // not counted
+                }
+            }
+        });
+        return done.get() * 1e9 / wall;
+    }
+
+    /**
+     * {@code count} 12 MP (4032x3024) JPEGs made from the benchmark images that decode, in turn: a
+     * phone photo's size, to time the decoder where its cost is highest.
+     */
+    public static List<byte[]> largePhotos(List<byte[]> sources, int count) {
+        SafeDecoder decoder = new SafeDecoder();
+        List<byte[]> out = new ArrayList<>(count);
+        for (int i = 0; out.size() < count && i < sources.size() * 2; i++) {
+            try (Mat photo = decoder.decode(sources.get(i % sources.size()))) {
+                out.add(LargeJpegs.photo(photo, LargeJpegs.PHONE_WIDTH, LargeJpegs.PHONE_HEIGHT, 90, i));
+            } catch (ImageRejectedException e) {
+                // only the images that decode can be enlarged
+            }
+        }
+        if (out.isEmpty() && count > 0) {
+            throw new ImgscaleException("None of the benchmark images could be decoded to make large photos from.");
+        }
+        return out;
+    }
+
+    /** The decode figures of a benchmark run beside its one-thread development-image figure. */
+    public record Figures(int largeCount, String largeSize, double largeMb, double largeMs, double largeFullMs, int threads,
+                          double imagesPerSecond, double largeImagesPerSecond) {
+        /** The lines {@code bench} prints after its one-thread decode+preprocess line. */
+        public void print(PrintWriter out, String labelFormat) {
+            if (largeCount > 0) {
+                out.printf(Locale.ROOT, labelFormat + "%.2f ms/image (one thread; %d JPEG%s of %s, %.1f MB each on average, made by the "
+                                + "benchmark), %.2f decoding at full size: %.1fx%n", "large photos", largeMs, largeCount,
+                        largeCount == 1 ? "" : "s", largeSize, largeMb, largeFullMs, largeFullMs / largeMs);
+                out.printf(Locale.ROOT, labelFormat + "%.1f images/s on the benchmark images, %.1f on the large photos (%d threads)%n",
+                        "decode, all cores", imagesPerSecond, largeImagesPerSecond, threads);
+            } else {
+                out.printf(Locale.ROOT, labelFormat + "%.1f images/s on the benchmark images (%d threads)%n", "decode, all cores",
+                        imagesPerSecond, threads);
+            }
+        }
+    }
+
+    /** Every decode figure beside the one-thread figure: large photos ({@code largeCount}, 0 for none) and all cores. */
+    public static Figures measure(ImagePreparer preparer, List<byte[]> encoded, int largeCount) {
+        int threads = Runtime.getRuntime().availableProcessors();
+        double perSecond = allCores(preparer, encoded, threads);
+        if (largeCount <= 0) {
+            return new Figures(0, "", 0, 0, 0, threads, perSecond, 0);
+        }
+        List<byte[]> large = largePhotos(encoded, largeCount);
+        double mb = large.stream().mapToLong(b -> b.length).average().orElse(0) / 1e6;
+        String size;
+        try {
+            ImageHeader header = ImageHeaders.read(large.get(0));
+            size = header.width() + "x" + header.height();
+        } catch (ImageRejectedException e) {
+            size = "?";
+        }
+        double largeMs = oneThread(preparer, large).msPerImage();
+        double fullMs = fullScaleMs(preparer, large);
+        double largePerSecond = allCores(preparer, large, threads);
+        return new Figures(large.size(), size, mb, largeMs, fullMs, threads, perSecond, largePerSecond);
+    }
+}
