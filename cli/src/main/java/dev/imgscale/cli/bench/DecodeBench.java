@@ -8,6 +8,8 @@ import dev.imgscale.classifier.decode.ImageRejectedException;
 import dev.imgscale.classifier.decode.LargeJpegs;
 import dev.imgscale.classifier.decode.SafeDecoder;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -25,11 +27,23 @@ public final class DecodeBench {
     private DecodeBench() {
     }
 
-    /** The tensors of the images that decode, and the one-thread decode + preprocess time. */
-    public record Decoded(List<float[]> tensors, long nanos, long count) {
+    /**
+     * The tensors of the images that decode, and the one-thread decode + preprocess time: wall and
+     * the thread's CPU time (which a loaded machine inflates far less than wall time).
+     */
+    public record Decoded(List<float[]> tensors, long nanos, long cpuNanos, long count) {
         public double msPerImage() {
             return nanos / 1e6 / count;
         }
+
+        public double cpuMsPerImage() {
+            return cpuNanos / 1e6 / count;
+        }
+    }
+
+    private static long threadCpuNanos() {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        return threads.isCurrentThreadCpuTimeSupported() ? threads.getCurrentThreadCpuTime() : 0;
     }
 
     /**
@@ -51,6 +65,7 @@ public final class DecodeBench {
         }
         long decodeNanos = 0;
         long decoded = 0;
+        long cpu0 = threadCpuNanos();
         long deadline = System.nanoTime() + SECOND;
         do {
             for (byte[] bytes : encoded) {
@@ -64,14 +79,14 @@ public final class DecodeBench {
                 }
             }
         } while (System.nanoTime() < deadline);
-        if (tensors.isEmpty()) {
-            throw new ImgscaleException("None of the benchmark images could be decoded.");
-        }
-        return new Decoded(tensors, decodeNanos, decoded);
+        return new Decoded(tensors, decodeNanos, threadCpuNanos() - cpu0, decoded);
     }
 
-    /** One thread's decode + preprocess ms/image decoding at full size, every image at least once and for at least a second. */
-    public static double fullScaleMs(ImagePreparer preparer, List<byte[]> encoded) {
+    /**
+     * One thread's decode + preprocess at full size, every image at least once and for at least a
+     * second: {wall, CPU} ms/image.
+     */
+    public static double[] fullScaleMs(ImagePreparer preparer, List<byte[]> encoded) {
         for (byte[] bytes : encoded) {
             try {
                 preparer.prepareFullScale(bytes); // untimed, as in oneThread
@@ -81,6 +96,7 @@ public final class DecodeBench {
         }
         long nanos = 0;
         long decoded = 0;
+        long cpu0 = threadCpuNanos();
         long deadline = System.nanoTime() + SECOND;
         do {
             for (byte[] bytes : encoded) {
@@ -94,7 +110,8 @@ public final class DecodeBench {
                 }
             }
         } while (System.nanoTime() < deadline && decoded > 0);
-        return decoded == 0 ? Double.NaN : nanos / 1e6 / decoded;
+        long cpu = threadCpuNanos() - cpu0;
+        return decoded == 0 ? new double[] {Double.NaN, Double.NaN} : new double[] {nanos / 1e6 / decoded, cpu / 1e6 / decoded};
     }
 
     /**
@@ -139,15 +156,17 @@ public final class DecodeBench {
         return out;
     }
 
-    /** The decode figures of a benchmark run beside its one-thread development-image figure. */
-    public record Figures(int largeCount, String largeSize, double largeMb, double largeMs, double largeFullMs, int threads,
-                          double imagesPerSecond, double largeImagesPerSecond) {
+    /** The decode figures of a benchmark run beside its one-thread development-image figure (ms: wall, CPU: the thread's CPU time). */
+    public record Figures(double cpuMs, int largeCount, String largeSize, double largeMb, double largeMs, double largeCpuMs,
+                          double largeFullMs, double largeFullCpuMs, int threads, double imagesPerSecond, double largeImagesPerSecond) {
         /** The lines {@code bench} prints after its one-thread decode+preprocess line. */
         public void print(PrintWriter out, String labelFormat) {
+            out.printf(Locale.ROOT, labelFormat + "%.2f ms/image of CPU time (one thread)%n", "decode CPU", cpuMs);
             if (largeCount > 0) {
-                out.printf(Locale.ROOT, labelFormat + "%.2f ms/image (one thread; %d JPEG%s of %s, %.1f MB each on average, made by the "
-                                + "benchmark), %.2f decoding at full size: %.1fx%n", "large photos", largeMs, largeCount,
-                        largeCount == 1 ? "" : "s", largeSize, largeMb, largeFullMs, largeFullMs / largeMs);
+                out.printf(Locale.ROOT, labelFormat + "%.2f ms/image, %.2f of CPU (one thread; %d JPEG%s of %s, %.1f MB each on average, "
+                                + "made by the benchmark); at full size %.2f, %.2f of CPU: %.1fx, CPU %.1fx%n", "large photos", largeMs, largeCpuMs,
+                        largeCount, largeCount == 1 ? "" : "s", largeSize, largeMb, largeFullMs, largeFullCpuMs, largeFullMs / largeMs,
+                        largeFullCpuMs / largeCpuMs);
                 out.printf(Locale.ROOT, labelFormat + "%.1f images/s on the benchmark images, %.1f on the large photos (%d threads)%n",
                         "decode, all cores", imagesPerSecond, largeImagesPerSecond, threads);
             } else {
@@ -157,12 +176,15 @@ public final class DecodeBench {
         }
     }
 
-    /** Every decode figure beside the one-thread figure: large photos ({@code largeCount}, 0 for none) and all cores. */
-    public static Figures measure(ImagePreparer preparer, List<byte[]> encoded, int largeCount) {
+    /**
+     * Every decode figure beside the one-thread figure of {@code decoded}: large photos
+     * ({@code largeCount}, 0 for none) and all cores.
+     */
+    public static Figures measure(ImagePreparer preparer, List<byte[]> encoded, Decoded decoded, int largeCount) {
         int threads = Runtime.getRuntime().availableProcessors();
         double perSecond = allCores(preparer, encoded, threads);
         if (largeCount <= 0) {
-            return new Figures(0, "", 0, 0, 0, threads, perSecond, 0);
+            return new Figures(decoded.cpuMsPerImage(), 0, "", 0, 0, 0, 0, 0, threads, perSecond, 0);
         }
         List<byte[]> large = largePhotos(encoded, largeCount);
         double mb = large.stream().mapToLong(b -> b.length).average().orElse(0) / 1e6;
@@ -173,9 +195,10 @@ public final class DecodeBench {
         } catch (ImageRejectedException e) {
             size = "?";
         }
-        double largeMs = oneThread(preparer, large).msPerImage();
-        double fullMs = fullScaleMs(preparer, large);
+        Decoded scaled = oneThread(preparer, large);
+        double[] full = fullScaleMs(preparer, large);
         double largePerSecond = allCores(preparer, large, threads);
-        return new Figures(large.size(), size, mb, largeMs, fullMs, threads, perSecond, largePerSecond);
+        return new Figures(decoded.cpuMsPerImage(), large.size(), size, mb, scaled.msPerImage(), scaled.cpuMsPerImage(), full[0], full[1],
+                threads, perSecond, largePerSecond);
     }
 }

@@ -86,7 +86,7 @@ public final class EngineComparison {
                 throw new ImgscaleException("No engine of " + wanted + " can run " + model.name() + ".");
             }
             DecodeBench.Decoded decoded = DecodeBench.oneThread(loaded.get(0)[0].preparer(), encoded);
-            DecodeBench.Figures decodeFigures = DecodeBench.measure(loaded.get(0)[0].preparer(), encoded, largePhotos);
+            DecodeBench.Figures decodeFigures = DecodeBench.measure(loaded.get(0)[0].preparer(), encoded, decoded, largePhotos);
             for (Classifier[] perBatch : loaded) {
                 for (int b = 0; b < batches.size(); b++) {
                     List<float[]> batchTensors = batchOf(decoded.tensors(), batches.get(b) * perBatch[b].streams());

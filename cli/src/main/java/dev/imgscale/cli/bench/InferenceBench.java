@@ -13,7 +13,7 @@ import java.util.Locale;
 /**
  * {@code imgscale bench} with one engine: decode + preprocess ms/image (one thread; and on large
  * photos and all cores), inference ms/image at the batch size with every stream running a pass at
- * once, the images/s they allow, and the decode split {@link DecodeSplit} picks from them.
+ * once, the images/s they allow, and the decode split {@link DecodeSplit} picks from their CPU times.
  */
 public final class InferenceBench {
     private static final String LABEL = "%-26s";
@@ -27,7 +27,7 @@ public final class InferenceBench {
     public static void run(PrintWriter out, ModelSpec model, Classifier classifier, List<byte[]> encoded, int batch, int warmup,
                            double seconds, int largePhotos) {
         DecodeBench.Decoded decoded = DecodeBench.oneThread(classifier.preparer(), encoded);
-        DecodeBench.Figures decodeFigures = DecodeBench.measure(classifier.preparer(), encoded, largePhotos);
+        DecodeBench.Figures decodeFigures = DecodeBench.measure(classifier.preparer(), encoded, decoded, largePhotos);
         List<float[]> tensors = decoded.tensors();
         int streams = classifier.streams();
         // a pass for every stream at once: ms/image is then the wall time over the images
@@ -37,6 +37,7 @@ public final class InferenceBench {
         }
         long inferNanos = 0;
         long rounds = 0;
+        long cpu0 = ProcessMetrics.processCpuNanos();
         long stop = System.nanoTime() + (long) (seconds * 1e9);
         while (rounds < 3 || System.nanoTime() < stop) {
             long t0 = System.nanoTime();
@@ -44,6 +45,9 @@ public final class InferenceBench {
             inferNanos += System.nanoTime() - t0;
             rounds++;
         }
+        // the process's CPU time over the passes (its other threads idle meanwhile): what an image
+        // costs the cores, which a loaded machine inflates far less than the wall time
+        double inferCpuMs = (ProcessMetrics.processCpuNanos() - cpu0) / 1e6 / (rounds * batchTensors.size());
         double decodeMs = decoded.msPerImage();
         double inferMs = inferNanos / 1e6 / (rounds * batchTensors.size());
         // decoding takes turns with inference on the same cores: one thread's decode time,
@@ -56,13 +60,16 @@ public final class InferenceBench {
         decodeFigures.print(out, LABEL);
         out.printf(Locale.ROOT, "inference                 %.2f ms/image (%d x %d passes of %d at once)%n", inferMs, rounds, streams, batch);
         out.printf(Locale.ROOT, "inference throughput      %.1f images/s%n", 1000 / inferMs);
+        out.printf(Locale.ROOT, LABEL + "%.2f ms/image of CPU time (all threads of the process over the passes)%n", "inference CPU", inferCpuMs);
         out.printf(Locale.ROOT, "sequential end to end     %.1f images/s (decode then infer, no overlap)%n",
                 1000 / (decodeMs / cores + inferMs));
-        // a stream's pass time per image: the wall time over all streams' images, times the streams
-        DecodeSplit split = DecodeSplit.choose(classifier, decodeMs, inferMs * streams, 0);
+        // from CPU times, which the machine's load inflates far less than wall times: a stream's pass
+        // per image is the inference CPU per image over its threads
+        double streamMs = inferCpuMs / classifier.engineThreads();
+        DecodeSplit split = DecodeSplit.choose(classifier, decodeFigures.cpuMs(), streamMs, 0);
         out.printf(Locale.ROOT, LABEL + "%s (benchmark images)", "decode split", split);
         if (decodeFigures.largeCount() > 0) {
-            DecodeSplit large = DecodeSplit.choose(classifier, decodeFigures.largeMs(), inferMs * streams, 0);
+            DecodeSplit large = DecodeSplit.choose(classifier, decodeFigures.largeCpuMs(), streamMs, 0);
             out.printf(Locale.ROOT, "; %d, %.1f images/s on the large photos", large.decodeThreads(), large.imagesPerSecond());
         }
         out.println();
