@@ -3,10 +3,10 @@ package dev.imgscale.cli;
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.daemon.stack.StackContext;
 import dev.imgscale.daemon.web.UploadPolicy;
+import dev.imgscale.daemon.time.Time;
 import dev.imgscale.daemon.web.WebOptions;
 import dev.imgscale.daemon.web.WebServer;
 import java.io.PrintWriter;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -91,7 +91,7 @@ final class ServeCommand implements Callable<Integer> {
                 .withUploads(new UploadPolicy(Duration.ofSeconds(uploadIdleTimeout), minUploadRate * 1024, uploadsPerClient));
         options.checkExposure(); // before the stack is opened: a refused bind should not wait on AWS
         try (StackContext stack = stackOptions.open(root.env())) {
-            WebServer server = WebServer.start(stack, options, Clock.systemUTC());
+            WebServer server = WebServer.start(stack, options, Time.system());
             CountDownLatch stopped = new CountDownLatch(1);
             Thread hook = new Thread(() -> {
                 server.close();

@@ -10,6 +10,7 @@ import dev.imgscale.classifier.TestAssets;
 import dev.imgscale.daemon.stack.StackContext;
 import dev.imgscale.daemon.stack.StackOpener;
 import dev.imgscale.daemon.web.UploadPolicy;
+import dev.imgscale.daemon.time.Time;
 import dev.imgscale.daemon.web.WebOptions;
 import dev.imgscale.daemon.web.WebServer;
 import java.io.ByteArrayOutputStream;
@@ -25,7 +26,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -77,7 +77,7 @@ class ServeHostileClientsTest {
     }
 
     static WebServer serve(WebOptions options) {
-        return WebServer.start(stack, options.withBind("127.0.0.1:0"), Clock.systemUTC());
+        return WebServer.start(stack, options.withBind("127.0.0.1:0"), Time.system());
     }
 
     static WebOptions limits() {
@@ -345,6 +345,19 @@ class ServeHostileClientsTest {
             HttpResponse<String> text = send(post(server, "/api/jobs", multipart(fields)));
             assertEquals(413, text.statusCode(), text.body());
             assertEquals(413, JSON.readTree(text.body()).get("status").asInt(), text.body());
+            // POST / answers a line of text, as the course's tools print it, or JSON to a client that asks for it
+            List<Object[]> images = new ArrayList<>();
+            for (int i = 0; i < 5000; i++) {
+                images.add(new Object[] {"myfile", "p" + i + ".jpg", jpegHead});
+            }
+            Body course = multipart(images);
+            HttpResponse<String> line = send(post(server, "/", course));
+            assertEquals(413, line.statusCode(), line.body());
+            assertTrue(line.body().contains("--max-files") && !line.body().startsWith("{"), line.body());
+            HttpResponse<String> asked = send(request(server, "/").header("Accept", "application/json")
+                    .header("Content-Type", course.contentType()).POST(HttpRequest.BodyPublishers.ofByteArray(course.bytes())).build());
+            assertEquals(413, asked.statusCode(), asked.body());
+            assertTrue(JSON.readTree(asked.body()).get("error").asText().contains("--max-files"), asked.body());
             assertEquals(before, snapshot(), "a refused request stores nothing");
         }
     }

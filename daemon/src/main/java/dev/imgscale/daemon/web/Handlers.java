@@ -3,6 +3,7 @@ package dev.imgscale.daemon.web;
 import dev.imgscale.classifier.ImgscaleException;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
 import io.undertow.util.StatusCodes;
 import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
@@ -69,11 +70,17 @@ final class Handlers {
         answer(exchange, status, message, api);
     }
 
+    /** An error: JSON for the API and for any client that accepts JSON, else one line of text (POST /, as the course's tools print it). */
     static void answer(HttpServerExchange exchange, int status, String message, boolean api) {
-        if (api) {
+        if (json(exchange, api)) {
             Responses.jsonError(exchange, status, message);
         } else {
             Responses.text(exchange, status, message);
         }
+    }
+
+    static boolean json(HttpServerExchange exchange, boolean api) {
+        String accept = exchange.getRequestHeaders().getFirst(Headers.ACCEPT);
+        return api || accept != null && accept.contains("application/json");
     }
 }

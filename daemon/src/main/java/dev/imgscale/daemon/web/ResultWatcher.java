@@ -1,8 +1,8 @@
 package dev.imgscale.daemon.web;
 
 import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.daemon.time.Time;
 import dev.imgscale.daemon.wire.ResultRecord;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -21,7 +21,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,8 +40,9 @@ import org.slf4j.LoggerFactory;
  * <p>Polls come every {@value #FAST_MS} ms while results arrive, slowing to {@value #SLOW_WAITING_MS} ms
  * when requests wait but nothing comes, and to {@value #SLOW_STREAMING_MS} ms when only streams watch.
  *
- * <p>Time is the injected clock's: waiters' deadlines are checked at each poll, and {@link #pollOnce()}
- * is the loop's body, so a test drives the watcher poll by poll in fake time.
+ * <p>Time is the injected {@link Time}'s: waiters' deadlines are checked at each poll, the loop
+ * pauses in {@link Time#waitOn}, and {@link #pollOnce()} is the loop's body, so a test drives the
+ * watcher in fake time, poll by poll or by advancing the time under its thread.
  */
 final class ResultWatcher implements AutoCloseable {
     static final long FAST_MS = 100;
@@ -106,7 +106,9 @@ final class ResultWatcher implements AutoCloseable {
 
     private final ResultSource source;
     private final Function<String, OptionalInt> openTotals;
-    private final Clock clock;
+    private final Time time;
+    /** The loop pauses on it; a registration notifies it. */
+    private final Object signal = new Object();
     private final Map<String, Watched> jobs = new ConcurrentHashMap<>();
     private final ExecutorService readers;
     private final Thread loop;
@@ -123,21 +125,21 @@ final class ResultWatcher implements AutoCloseable {
      * @param openTotals the image count of a job this server is still adding to (its manifest grows),
      *                   empty for any other job, whose manifest is read instead
      */
-    static ResultWatcher start(ResultSource source, Function<String, OptionalInt> openTotals, Clock clock) {
-        ResultWatcher watcher = new ResultWatcher(source, openTotals, clock, true);
+    static ResultWatcher start(ResultSource source, Function<String, OptionalInt> openTotals, Time time) {
+        ResultWatcher watcher = new ResultWatcher(source, openTotals, time, true);
         watcher.loop.start();
         return watcher;
     }
 
     /** A watcher whose polls the caller makes with {@link #pollOnce()} (tests, in fake time). */
-    static ResultWatcher manual(ResultSource source, Function<String, OptionalInt> openTotals, Clock clock) {
-        return new ResultWatcher(source, openTotals, clock, false);
+    static ResultWatcher manual(ResultSource source, Function<String, OptionalInt> openTotals, Time time) {
+        return new ResultWatcher(source, openTotals, time, false);
     }
 
-    private ResultWatcher(ResultSource source, Function<String, OptionalInt> openTotals, Clock clock, boolean threaded) {
+    private ResultWatcher(ResultSource source, Function<String, OptionalInt> openTotals, Time time, boolean threaded) {
         this.source = source;
         this.openTotals = openTotals;
-        this.clock = clock;
+        this.time = time;
         this.readers = Executors.newFixedThreadPool(8, r -> {
             Thread t = new Thread(r, "imgscale-web-read");
             t.setDaemon(true);
@@ -156,7 +158,7 @@ final class ResultWatcher implements AutoCloseable {
      */
     CompletableFuture<ResultRecord> await(String job, String name, Duration timeout) {
         CompletableFuture<ResultRecord> future = new CompletableFuture<>();
-        Waiter waiter = new Waiter(future, clock.millis() + timeout.toMillis());
+        Waiter waiter = new Waiter(future, time.millis() + timeout.toMillis());
         jobs.compute(job, (k, w) -> {
             Watched watched = w == null ? new Watched(job) : w;
             synchronized (watched) {
@@ -275,15 +277,24 @@ final class ResultWatcher implements AutoCloseable {
 
     private void wake() {
         woken = true;
-        if (loop != null) {
-            LockSupport.unpark(loop);
+        synchronized (signal) {
+            signal.notifyAll();
         }
     }
 
     private void run() {
         while (!stopping) {
-            // the pause is real time (a park), its length is the clock's rule: see pollOnce
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(pollOnce()));
+            long deadline = time.millis() + pollOnce();
+            synchronized (signal) {
+                // woken since the poll: poll again at once; else pause until the deadline or a wake-up
+                while (!woken && !stopping && time.millis() < deadline) {
+                    try {
+                        time.waitOn(signal, deadline);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }
         }
     }
 
@@ -294,7 +305,7 @@ final class ResultWatcher implements AutoCloseable {
     long pollOnce() {
         boolean fresh = false;
         boolean waitersPresent = false;
-        long now = clock.millis();
+        long now = time.millis();
         for (Watched watched : List.copyOf(jobs.values())) {
             expire(watched, now);
             // drop a job nobody watches any more; compute() makes this atomic with a new registration
@@ -428,7 +439,7 @@ final class ResultWatcher implements AutoCloseable {
             watched.total = open.getAsInt();
             return watched.total;
         }
-        long now = clock.millis();
+        long now = time.millis();
         if (watched.total < 0 || done > watched.total || now - watched.totalReadAt > TOTAL_REFRESH_MS && done < watched.total) {
             watched.totalReadAt = now;
             try {
@@ -475,7 +486,7 @@ final class ResultWatcher implements AutoCloseable {
     void close(Throwable reason) {
         stopping = true;
         if (loop != null) {
-            LockSupport.unpark(loop);
+            wake();
             try {
                 loop.join(5000);
             } catch (InterruptedException e) {

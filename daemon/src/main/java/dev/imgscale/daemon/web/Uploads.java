@@ -22,9 +22,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.time.Clock;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.xnio.IoUtils;
 import org.xnio.channels.StreamSinkChannel;
 import org.xnio.channels.StreamSourceChannel;
@@ -63,13 +64,38 @@ final class Uploads {
     private final WebOptions options;
     private final Path tempDir;
     private final UploadGate gate;
-    private final ScheduledExecutorService timers;
+    private final Clock clock;
+    /** Refused exchanges still draining, with the time their connection is closed regardless. */
+    private final Queue<Lingering> lingering = new ConcurrentLinkedQueue<>();
 
-    Uploads(WebOptions options, Path tempDir, UploadGate gate, ScheduledExecutorService timers) {
+    private record Lingering(HttpServerExchange exchange, long closeAt) {
+    }
+
+    Uploads(WebOptions options, Path tempDir, UploadGate gate, Clock clock) {
         this.options = options;
         this.tempDir = tempDir;
         this.gate = gate;
-        this.timers = timers;
+        this.clock = clock;
+    }
+
+    /** Closes the connections of refused requests that drained for {@value #LINGER_MS} ms without ending (called with the gate's sweep). */
+    void closeLingering() {
+        long now = clock.millis();
+        lingering.removeIf(l -> {
+            if (l.exchange().isComplete()) {
+                return true;
+            }
+            if (now >= l.closeAt()) {
+                IoUtils.safeClose(l.exchange().getConnection());
+                return true;
+            }
+            return false;
+        });
+    }
+
+    /** Refused requests still draining. */
+    int lingering() {
+        return lingering.size();
     }
 
     /**
@@ -126,20 +152,19 @@ final class Uploads {
     /** Refuses a request whose body has not been read: answered now, then drained as after any refusal. */
     void refuseUnread(HttpServerExchange exchange, HttpError error, boolean api) {
         exchange.dispatch(SameThreadExecutor.INSTANCE, () -> answerAndLinger(exchange, error.status(), error.getMessage(), api,
-                timers, options.maxRequestBytes()));
+                options.maxRequestBytes()));
     }
 
     /**
      * Answers with Connection: close, flushes the answer, then reads and drops the rest of the body
      * until it ends (then the exchange ends and the connection closes cleanly), fails, or
-     * {@code lingerTimer} closes it. Runs on the exchange's IO thread.
+     * {@link #closeLingering} closes it. Runs on the exchange's IO thread.
      */
-    private static void answerAndLinger(HttpServerExchange exchange, int status, String message, boolean api,
-                                        ScheduledExecutorService lingerTimer, long drainBytes) {
+    private void answerAndLinger(HttpServerExchange exchange, int status, String message, boolean api, long drainBytes) {
         exchange.setPersistent(false);
         exchange.setStatusCode(status);
         byte[] bytes;
-        if (api) {
+        if (Handlers.json(exchange, api)) {
             exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
             bytes = WebJson.MAPPER.createObjectNode().put("status", status).put("error", message).toString()
                     .getBytes(StandardCharsets.UTF_8);
@@ -171,12 +196,8 @@ final class Uploads {
             IoUtils.safeClose(exchange.getConnection());
             return;
         }
-        if (lingerTimer != null) {
-            lingerTimer.schedule(() -> {
-                if (!exchange.isComplete()) {
-                    IoUtils.safeClose(exchange.getConnection());
-                }
-            }, LINGER_MS, TimeUnit.MILLISECONDS);
+        if (!exchange.isComplete()) {
+            lingering.add(new Lingering(exchange, clock.millis() + LINGER_MS));
         }
     }
 
@@ -332,8 +353,7 @@ final class Uploads {
             finished = true;
             gate.done(ticket);
             if (!parser.isComplete()) {
-                answerAndLinger(exchange, StatusCodes.BAD_REQUEST, "The body ended before the end of the multipart data.", api,
-                        timers, 0);
+                answerAndLinger(exchange, StatusCodes.BAD_REQUEST, "The body ended before the end of the multipart data.", api, 0);
                 return;
             }
             List<Received> files;
@@ -365,7 +385,7 @@ final class Uploads {
                 channel.suspendReads();
             }
             Runnable refusal = () -> {
-                answerAndLinger(exchange, status, message, api, timers, options.maxRequestBytes());
+                answerAndLinger(exchange, status, message, api, options.maxRequestBytes());
                 if (channel != null && !exchange.isComplete()) {
                     drainChannel(exchange, channel, options.maxRequestBytes());
                 }

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.daemon.client.JobClient;
 import dev.imgscale.daemon.stack.StackContext;
+import dev.imgscale.daemon.time.Scheduler;
+import dev.imgscale.daemon.time.Time;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
@@ -17,11 +19,11 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.OptionalInt;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -54,23 +56,27 @@ public final class WebServer implements AutoCloseable {
     private final Path tempDir;
     private final ExecutorService responders;
     /** Sweeps the upload gate and closes refused connections that linger. */
-    private final ScheduledExecutorService timers;
+    private final Scheduler timers;
     private final UploadGate gate;
     private final Undertow undertow;
     private final InetSocketAddress address;
 
-    private WebServer(StackContext stack, WebOptions options, Clock clock) throws IOException {
+    private WebServer(StackContext stack, WebOptions options, Time time) throws IOException {
+        Clock clock = time.clock();
         JobClient client = new JobClient(stack, clock);
         this.options = options;
         this.tempDir = Files.createTempDirectory("imgscale-serve-");
         this.openJobs = new OpenJobs(client, clock, options.rollAfter());
         this.watcher = ResultWatcher.start(ResultSource.of(client), job -> openJobs.find(job).map(j -> OptionalInt.of(j.committed()))
-                .orElse(OptionalInt.empty()), clock);
+                .orElse(OptionalInt.empty()), time);
         this.responders = Executors.newFixedThreadPool(4, daemon("imgscale-web-respond"));
-        this.timers = Executors.newSingleThreadScheduledExecutor(daemon("imgscale-web-timers"));
         this.gate = new UploadGate(options.uploads(), clock);
-        timers.scheduleWithFixedDelay(gate::sweep, UploadGate.SWEEP_MS, UploadGate.SWEEP_MS, TimeUnit.MILLISECONDS);
-        Uploads uploads = new Uploads(options, tempDir, gate, timers);
+        Uploads uploads = new Uploads(options, tempDir, gate, clock);
+        this.timers = time.scheduler("imgscale-web-sweep");
+        timers.scheduleWithFixedDelay(() -> {
+            gate.sweep();
+            uploads.closeLingering();
+        }, Duration.ofMillis(UploadGate.SWEEP_MS), Duration.ofMillis(UploadGate.SWEEP_MS));
 
         EventStream events = new EventStream(watcher, openJobs);
         StatusView[] status = new StatusView[1];
@@ -126,14 +132,14 @@ public final class WebServer implements AutoCloseable {
      *
      * @throws ImgscaleException when the address cannot be used
      */
-    public static WebServer start(StackContext stack, WebOptions options, Clock clock) {
+    public static WebServer start(StackContext stack, WebOptions options, Time time) {
         options.checkExposure();
         // Undertow and XNIO log through jboss-logging: send that to slf4j like everything else.
         if (System.getProperty("org.jboss.logging.provider") == null) {
             System.setProperty("org.jboss.logging.provider", "slf4j");
         }
         try {
-            WebServer server = new WebServer(stack, options, clock);
+            WebServer server = new WebServer(stack, options, time);
             LOG.info("Serving stack {} at {} ({})", stack.config().names().stack(), server.uri(),
                     options.token() == null ? "loopback, no token" : "token required");
             return server;
@@ -174,7 +180,7 @@ public final class WebServer implements AutoCloseable {
                     + " `imgscale results`."));
         }
         if (timers != null) {
-            timers.shutdownNow(); // the connections they would close are closed with the listener below
+            timers.close(); // the connections it would close are closed with the listener below
         }
         if (responders != null) {
             responders.shutdown();

@@ -5,62 +5,81 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.imgscale.daemon.testing.FakeTime;
+import dev.imgscale.daemon.testing.InMemoryObjectStore;
+import dev.imgscale.daemon.wire.JobManifest;
+import dev.imgscale.daemon.wire.Json;
+import dev.imgscale.daemon.wire.Keys;
 import dev.imgscale.daemon.wire.ResultRecord;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The watcher's behaviour, poll by poll in fake time, over results kept in memory: one listing per
- * job and poll however many wait, only awaited results read, deadlines by the clock, streams that
- * get each result once, resets, and the polling pace.
+ * The watcher's behaviour in fake time over the in-memory output bucket, results and manifests
+ * stored as workers and the client write them: one listing per job and poll however many wait,
+ * only awaited results read, deadlines by the clock, streams that get each result once, resets,
+ * the polling pace, and its own thread pausing in fake time.
  */
 class ResultWatcherTest {
     static final String JOB = "20261205-120000-abcdef";
 
-    /** The output bucket's results and manifests, in memory, counting what the watcher reads. */
+    /**
+     * The three reads of {@code ResultSource.of(JobClient)}, made here on the in-memory bucket with
+     * the same keys and formats (a JobClient needs the AWS-backed stack context).
+     */
     static final class Results implements ResultSource {
-        final Map<String, Map<String, ResultRecord>> results = new ConcurrentHashMap<>();
-        final Map<String, Integer> totals = new ConcurrentHashMap<>();
-        final AtomicInteger listings = new AtomicInteger();
-        final AtomicInteger reads = new AtomicInteger();
-        final AtomicBoolean failing = new AtomicBoolean();
+        final InMemoryObjectStore output = new InMemoryObjectStore("output");
 
         void put(String job, String name, boolean ok) {
-            results.computeIfAbsent(job, j -> new ConcurrentHashMap<>()).put(name, new ResultRecord(1, job, name,
-                    ok ? "macaw" : null, ok ? 0.9f : null, null, ok ? null : "CORRUPT", ok ? null : "cut short", "m", "w", 1, 0, null));
+            output.put(Keys.result(job, name), Json.bytes(new ResultRecord(1, job, name, ok ? "macaw" : null, ok ? 0.9f : null, null,
+                    ok ? null : "CORRUPT", ok ? null : "cut short", "m", "w", 1, 0, null)), "application/json");
+        }
+
+        void manifest(String job, int images) {
+            List<String> names = new ArrayList<>();
+            for (int i = 0; i < images; i++) {
+                names.add("m" + i);
+            }
+            output.put(Keys.manifest(job), Json.bytes(new JobManifest(JobManifest.VERSION, job, 0, "test", names)), "application/json");
+        }
+
+        long listings() {
+            return output.calls(InMemoryObjectStore.Op.LIST);
+        }
+
+        long reads() {
+            return output.calls(InMemoryObjectStore.Op.GET);
         }
 
         @Override
         public List<String> resultNames(String job) {
-            if (failing.get()) {
-                throw new IllegalStateException("the bucket cannot be reached");
+            List<String> names = new ArrayList<>();
+            for (String key : output.list(Keys.resultPrefix(job))) {
+                String name = Keys.nameOfResult(job, key);
+                if (name != null) {
+                    names.add(name);
+                }
             }
-            listings.incrementAndGet();
-            return List.copyOf(results.getOrDefault(job, Map.of()).keySet());
+            return names;
         }
 
         @Override
         public Optional<ResultRecord> result(String job, String name) {
-            reads.incrementAndGet();
-            return Optional.ofNullable(results.getOrDefault(job, Map.of()).get(name));
+            return output.get(Keys.result(job, name)).map(b -> Json.read(b, ResultRecord.class));
         }
 
         @Override
         public OptionalInt manifestTotal(String job) {
-            Integer t = totals.get(job);
-            return t == null ? OptionalInt.empty() : OptionalInt.of(t);
+            return output.get(Keys.manifest(job)).map(b -> OptionalInt.of(Json.read(b, JobManifest.class).total()))
+                    .orElse(OptionalInt.empty());
         }
     }
 
@@ -90,7 +109,7 @@ class ResultWatcherTest {
         }
     }
 
-    final MutableClock clock = new MutableClock(1_700_000_000_000L);
+    final FakeTime clock = new FakeTime();
     final Results results = new Results();
     final ResultWatcher watcher = ResultWatcher.manual(results, job -> OptionalInt.empty(), clock);
 
@@ -107,14 +126,14 @@ class ResultWatcherTest {
         }
         results.put(JOB, "other.jpg", true); // nobody waits for it: never read
         watcher.pollOnce();
-        assertEquals(1, results.listings.get(), "one listing for a hundred waiters");
-        assertEquals(0, results.reads.get());
+        assertEquals(1, results.listings(), "one listing for a hundred waiters");
+        assertEquals(0, results.reads());
         for (int i = 0; i < 50; i++) {
             results.put(JOB, "img" + i + ".jpg", true);
         }
         watcher.pollOnce();
-        assertEquals(2, results.listings.get());
-        assertEquals(50, results.reads.get(), "only the results someone waits for are read");
+        assertEquals(2, results.listings());
+        assertEquals(50, results.reads(), "only the results someone waits for are read");
         for (int i = 0; i < 100; i++) {
             assertEquals(i < 50, waiting.get(i).isDone(), "waiter " + i);
         }
@@ -134,14 +153,14 @@ class ResultWatcherTest {
         assertInstanceOf(TimeoutException.class, e.getCause());
         assertEquals(0, watcher.waiting());
         results.put(JOB, "a.jpg", true);
-        int listings = results.listings.get();
+        long listings = results.listings();
         watcher.pollOnce();
-        assertEquals(listings, results.listings.get(), "a job nobody waits on any more is not listed");
+        assertEquals(listings, results.listings(), "a job nobody waits on any more is not listed");
     }
 
     @Test
     void should_stream_the_results_that_exist_then_each_new_one_once_with_progress() {
-        results.totals.put(JOB, 3);
+        results.manifest(JOB, 3);
         results.put(JOB, "a.jpg", true);
         results.put(JOB, "b.jpg", true);
         Stream stream = new Stream();
@@ -157,11 +176,11 @@ class ResultWatcherTest {
         assertEquals(Optional.of(new ResultWatcher.Progress(JOB, 3, 3, 1)), watcher.progress(JOB));
 
         // a waiter for an image the stream has read is answered from it, without a read of its own
-        int reads = results.reads.get();
+        long reads = results.reads();
         CompletableFuture<ResultRecord> late = watcher.await(JOB, "b.jpg", Duration.ofSeconds(5));
         watcher.pollOnce();
         assertTrue(late.isDone());
-        assertEquals(reads, results.reads.get());
+        assertEquals(reads, results.reads());
 
         stream.open = false; // the page went away
         watcher.pollOnce();
@@ -203,13 +222,38 @@ class ResultWatcherTest {
     @Test
     void should_keep_polling_a_job_whose_results_cannot_be_read_for_a_while() throws Exception {
         CompletableFuture<ResultRecord> f = watcher.await(JOB, "a.jpg", Duration.ofMinutes(5));
-        results.failing.set(true);
+        results.output.inject(InMemoryObjectStore.Op.LIST, prefix -> new IllegalStateException("the bucket cannot be reached"));
         results.put(JOB, "a.jpg", true);
         watcher.pollOnce();
         assertFalse(f.isDone());
-        results.failing.set(false);
+        results.output.inject(InMemoryObjectStore.Op.LIST, null);
         watcher.pollOnce();
         assertEquals("a.jpg", f.get().name());
+    }
+
+    @Test
+    void should_pause_its_own_thread_in_fake_time_and_time_a_waiter_out_when_the_time_comes() throws Exception {
+        FakeTime time = new FakeTime();
+        ResultWatcher threaded = ResultWatcher.start(results, job -> OptionalInt.empty(), time);
+        try {
+            CompletableFuture<ResultRecord> answered = threaded.await(JOB, "a.jpg", Duration.ofMinutes(5));
+            CompletableFuture<ResultRecord> late = threaded.await(JOB, "b.jpg", Duration.ofSeconds(30));
+            time.awaitSleepers(1);
+            results.put(JOB, "a.jpg", true);
+            time.advanceSettling(Duration.ofSeconds(1), Duration.ofMillis(50), 1);
+            assertEquals("a.jpg", answered.get(20, java.util.concurrent.TimeUnit.SECONDS).name());
+            assertFalse(late.isDone());
+            time.advanceSettling(Duration.ofSeconds(28), Duration.ofMillis(250), 1);
+            assertFalse(late.isDone(), "29 s: not yet");
+            time.advanceSettling(Duration.ofSeconds(2), Duration.ofMillis(250), 1);
+            FakeTime.awaitReal(late::isDone, () -> "the loop polls past the deadline");
+            ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, late::get);
+            assertInstanceOf(TimeoutException.class, e.getCause());
+            long listings = results.listings();
+            assertTrue(listings > 20 && listings < 200, "about one listing per 250 ms of fake time, not per millisecond: " + listings);
+        } finally {
+            threaded.close();
+        }
     }
 
     static List<String> sorted(List<String> events) {

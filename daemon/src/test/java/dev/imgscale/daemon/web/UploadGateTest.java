@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.imgscale.daemon.testing.FakeTime;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 /** The upload gate's rules in fake time: slots per client, waiting in turn, 408 for slow bodies, 429 for a long wait. */
 class UploadGateTest {
-    final MutableClock clock = new MutableClock(1_000_000);
+    final FakeTime clock = new FakeTime();
     final List<String> events = new ArrayList<>();
 
     /** An upload that records what the gate does with it. */
@@ -50,7 +51,7 @@ class UploadGateTest {
 
     @Test
     void should_read_a_few_bodies_per_client_and_start_the_next_when_one_ends() {
-        UploadGate gate = new UploadGate(new UploadPolicy(Duration.ofSeconds(30), 0, 2), clock);
+        UploadGate gate = new UploadGate(new UploadPolicy(Duration.ofSeconds(30), 0, 2), clock.clock());
         Recorded a = admit(gate, "a", "10.0.0.1");
         Recorded b = admit(gate, "b", "10.0.0.1");
         Recorded c = admit(gate, "c", "10.0.0.1");
@@ -72,7 +73,7 @@ class UploadGateTest {
 
     @Test
     void should_refuse_408_a_body_idle_for_the_timeout_and_not_one_that_keeps_coming() {
-        UploadGate gate = new UploadGate(new UploadPolicy(Duration.ofSeconds(30), 0, 8), clock);
+        UploadGate gate = new UploadGate(new UploadPolicy(Duration.ofSeconds(30), 0, 8), clock.clock());
         Recorded idle = admit(gate, "idle", "c");
         Recorded busy = admit(gate, "busy", "c");
         events.clear();
@@ -95,7 +96,7 @@ class UploadGateTest {
 
     @Test
     void should_refuse_408_a_body_under_the_minimum_rate_once_the_grace_has_passed() {
-        UploadGate gate = new UploadGate(new UploadPolicy(Duration.ofSeconds(10), 1000, 8), clock);
+        UploadGate gate = new UploadGate(new UploadPolicy(Duration.ofSeconds(10), 1000, 8), clock.clock());
         Recorded crawl = admit(gate, "crawl", "c");
         Recorded fast = admit(gate, "fast", "c");
         events.clear();
@@ -114,7 +115,7 @@ class UploadGateTest {
 
     @Test
     void should_refuse_429_an_upload_that_waited_the_timeout_for_its_turn() {
-        UploadGate gate = new UploadGate(new UploadPolicy(Duration.ofSeconds(30), 0, 1), clock);
+        UploadGate gate = new UploadGate(new UploadPolicy(Duration.ofSeconds(30), 0, 1), clock.clock());
         Recorded first = admit(gate, "first", "c");
         clock.advance(Duration.ofSeconds(20));
         admit(gate, "second", "c");
