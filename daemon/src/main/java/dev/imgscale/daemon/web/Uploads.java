@@ -128,8 +128,7 @@ final class Uploads {
         exchange.setMaxEntitySize(connectionLimit(options));
         Body body = new Body(exchange, field, api, handler, boundary);
         exchange.addExchangeCompleteListener((ex, next) -> {
-            body.collector.discard();
-            gate.done(body.ticket);
+            body.abandon();
             next.proceed();
         });
         // the exchange stays open when this handler returns; the gate starts the reading now or later
@@ -365,6 +364,13 @@ final class Uploads {
             }
             exchange.dispatch(exchange.getConnection().getWorker(),
                     Handlers.blocking(ex -> handler.handle(ex, files), api));
+        }
+
+        /** The exchange ended (answered, or its connection closed): its temporary files go, its slot is free. */
+        synchronized void abandon() {
+            finished = true;
+            collector.discard();
+            gate.done(ticket);
         }
 
         @Override
