@@ -363,6 +363,30 @@ class ServeHostileClientsTest {
     }
 
     @Test
+    void should_refuse_upload_options_that_make_no_sense_before_serving() {
+        for (String[] bad : List.of(new String[] {"--uploads-per-client", "0"}, new String[] {"--upload-idle-timeout", "0"},
+                new String[] {"--min-upload-rate", "-1"})) {
+            CliRun run = pipeline.run("serve", "--local", "--bind", "127.0.0.1:0", bad[0], bad[1]);
+            assertEquals(ExitCodes.FAILURE, run.exitCode(), run.evidence());
+            assertTrue(run.err().contains(bad[0]), run.evidence());
+        }
+    }
+
+    @Test
+    void should_answer_400_to_a_body_that_ends_inside_the_multipart_data() throws Exception {
+        try (WebServer server = serve(limits())) {
+            String before = snapshot();
+            Body whole = oneFile("files", "owl.jpg", image("owl.jpg"));
+            byte[] cut = Arrays.copyOf(whole.bytes(), whole.bytes().length - 40); // no closing boundary
+            HttpResponse<String> r = send(request(server, "/api/jobs").header("Content-Type", whole.contentType())
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(cut)).build());
+            assertEquals(400, r.statusCode(), r.body());
+            assertTrue(JSON.readTree(r.body()).get("error").asText().contains("ended before"), r.body());
+            assertEquals(before, snapshot());
+        }
+    }
+
+    @Test
     void should_answer_413_to_an_oversized_chunked_body_before_it_stops_reading() throws Exception {
         try (WebServer server = serve(limits())) {
             String before = snapshot();

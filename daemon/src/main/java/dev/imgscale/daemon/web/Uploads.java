@@ -151,15 +151,18 @@ final class Uploads {
     /** Refuses a request whose body has not been read: answered now, then drained as after any refusal. */
     void refuseUnread(HttpServerExchange exchange, HttpError error, boolean api) {
         exchange.dispatch(SameThreadExecutor.INSTANCE, () -> answerAndLinger(exchange, error.status(), error.getMessage(), api,
-                options.maxRequestBytes()));
+                options.maxRequestBytes(), null));
     }
 
     /**
      * Answers with Connection: close, flushes the answer, then reads and drops the rest of the body
      * until it ends (then the exchange ends and the connection closes cleanly), fails, or
      * {@link #closeLingering} closes it. Runs on the exchange's IO thread.
+     *
+     * @param source the request channel if a body reader took it, else null
      */
-    private void answerAndLinger(HttpServerExchange exchange, int status, String message, boolean api, long drainBytes) {
+    private void answerAndLinger(HttpServerExchange exchange, int status, String message, boolean api, long drainBytes,
+                                 StreamSourceChannel source) {
         exchange.setPersistent(false);
         exchange.setStatusCode(status);
         byte[] bytes;
@@ -174,7 +177,8 @@ final class Uploads {
         exchange.setResponseContentLength(bytes.length);
         StreamSinkChannel sink = exchange.getResponseChannel();
         ByteBuffer buffer = ByteBuffer.wrap(bytes);
-        Runnable drain = () -> drain(exchange, drainBytes);
+        // the drain starts once the answer is out: its end ends the exchange, which must not cut the answer short
+        Runnable drain = () -> drainChannel(exchange, source != null ? source : exchange.getRequestChannel(), drainBytes);
         try {
             if (!writeAll(sink, buffer)) {
                 sink.getWriteSetter().set(c -> {
@@ -210,17 +214,12 @@ final class Uploads {
         return sink.flush();
     }
 
-    private static void drain(HttpServerExchange exchange, long bound) {
-        StreamSourceChannel source = exchange.getRequestChannel();
-        if (source == null) {
-            // the body reader holds it: it drains through its own listener (see Body.fail)
-            return;
-        }
-        drainChannel(exchange, source, bound);
-    }
-
     /** Reads and drops up to {@code bound} more bytes; at the body's end the exchange ends, past the bound the connection closes. */
     private static void drainChannel(HttpServerExchange exchange, StreamSourceChannel source, long bound) {
+        if (source == null) {
+            exchange.endExchange(); // nothing left to read
+            return;
+        }
         ByteBuffer sink = ByteBuffer.allocate(8192);
         long[] left = {bound};
         org.xnio.ChannelListener<StreamSourceChannel> listener = c -> {
@@ -352,7 +351,9 @@ final class Uploads {
             finished = true;
             gate.done(ticket);
             if (!parser.isComplete()) {
-                answerAndLinger(exchange, StatusCodes.BAD_REQUEST, "The body ended before the end of the multipart data.", api, 0);
+                StreamSourceChannel atEnd = channel;
+                exchange.getIoThread().execute(() -> answerAndLinger(exchange, StatusCodes.BAD_REQUEST,
+                        "The body ended before the end of the multipart data.", api, 0, atEnd));
                 return;
             }
             List<Received> files;
@@ -390,12 +391,8 @@ final class Uploads {
                 channel.getReadSetter().set(null);
                 channel.suspendReads();
             }
-            Runnable refusal = () -> {
-                answerAndLinger(exchange, status, message, api, options.maxRequestBytes());
-                if (channel != null && !exchange.isComplete()) {
-                    drainChannel(exchange, channel, options.maxRequestBytes());
-                }
-            };
+            StreamSourceChannel taken = channel;
+            Runnable refusal = () -> answerAndLinger(exchange, status, message, api, options.maxRequestBytes(), taken);
             if (exchange.isInIoThread()) {
                 refusal.run();
             } else {
