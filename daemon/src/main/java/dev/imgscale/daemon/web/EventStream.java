@@ -27,7 +27,7 @@ final class EventStream {
         String job = connection.getParameter("job");
         // comments every 15 s keep proxies from closing an idle stream and find clients that left
         connection.setKeepAliveTime(15_000);
-        ResultWatcher.Subscriber subscriber = new ResultWatcher.Subscriber() {
+        ResultSubscriber subscriber = new ResultSubscriber() {
             @Override
             public void result(ResultRecord record) {
                 connection.send(WebJson.result(record).toString(), "result", null, null);

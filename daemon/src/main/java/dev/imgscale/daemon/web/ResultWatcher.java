@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * bucket what one does.
  *
  * <p>Two kinds of interest keep a job watched: a waiter for one image (the compatibility endpoint),
- * completed with that image's result; and a {@link Subscriber} (a page's event stream), sent every
+ * completed with that image's result; and a {@link ResultSubscriber} (a page's event stream), sent every
  * result of the job once, then each new one, with the job's progress. Result objects stay the
  * source of truth: nothing is consumed, so other readers ({@code imgscale results}) see the same.
  *
@@ -53,21 +53,6 @@ final class ResultWatcher implements AutoCloseable {
     static final long IDLE_MS = 5000;
     private static final Logger LOG = LoggerFactory.getLogger(ResultWatcher.class);
 
-    /** Hears one job's results; called on the watcher's thread, in order, each result once. */
-    interface Subscriber {
-        void result(ResultRecord record);
-
-        void progress(Progress progress);
-
-        /** The job was reset: nothing more will come. */
-        void gone();
-
-        /** False once the subscriber has gone away (its stream closed); it is then dropped. */
-        default boolean open() {
-            return true;
-        }
-    }
-
     /** How far a job is: results for {@code done} of {@code total} images, {@code failed} of them errors. */
     record Progress(String job, int total, int done, int failed) {
         boolean complete() {
@@ -85,8 +70,8 @@ final class ResultWatcher implements AutoCloseable {
         /** Image name to the requests waiting for its result; guarded by this. */
         final Map<String, List<Waiter>> waiters = new HashMap<>();
         /** Subscribers not yet sent the job's state; guarded by this. */
-        final List<Subscriber> joining = new ArrayList<>();
-        final Set<Subscriber> subscribers = ConcurrentHashMap.newKeySet();
+        final List<ResultSubscriber> joining = new ArrayList<>();
+        final Set<ResultSubscriber> subscribers = ConcurrentHashMap.newKeySet();
         /** Results read so far, kept while the job has subscribers. */
         final Map<String, ResultRecord> records = new HashMap<>();
         int failed;
@@ -178,7 +163,7 @@ final class ResultWatcher implements AutoCloseable {
     }
 
     /** Streams the job's results to the subscriber, starting with those that exist. */
-    void subscribe(String job, Subscriber subscriber) {
+    void subscribe(String job, ResultSubscriber subscriber) {
         jobs.compute(job, (k, w) -> {
             Watched watched = w == null ? new Watched(job) : w;
             synchronized (watched) {
@@ -189,7 +174,7 @@ final class ResultWatcher implements AutoCloseable {
         wake();
     }
 
-    void unsubscribe(String job, Subscriber subscriber) {
+    void unsubscribe(String job, ResultSubscriber subscriber) {
         Watched watched = jobs.get(job);
         if (watched != null) {
             synchronized (watched) {
@@ -236,7 +221,7 @@ final class ResultWatcher implements AutoCloseable {
 
     private void end(Watched watched) {
         List<Waiter> futures = takeWaiters(watched);
-        List<Subscriber> subscribers = new ArrayList<>(watched.subscribers);
+        List<ResultSubscriber> subscribers = new ArrayList<>(watched.subscribers);
         synchronized (watched) {
             subscribers.addAll(watched.joining);
             watched.joining.clear();
@@ -245,7 +230,7 @@ final class ResultWatcher implements AutoCloseable {
         for (Waiter w : futures) {
             w.future().completeExceptionally(new JobGoneException(watched.job));
         }
-        for (Subscriber s : subscribers) {
+        for (ResultSubscriber s : subscribers) {
             safely(() -> s.gone());
         }
     }
@@ -354,7 +339,7 @@ final class ResultWatcher implements AutoCloseable {
 
     /** One poll of one job; true when a result came that was not seen before. */
     private boolean poll(Watched watched) {
-        List<Subscriber> joining;
+        List<ResultSubscriber> joining;
         Set<String> awaited;
         synchronized (watched) {
             joining = new ArrayList<>(watched.joining);
@@ -408,12 +393,12 @@ final class ResultWatcher implements AutoCloseable {
                     futures.forEach(w -> w.future().complete(known));
                 }
             }
-            for (Subscriber s : watched.subscribers) {
+            for (ResultSubscriber s : watched.subscribers) {
                 for (ResultRecord r : news) {
                     safely(() -> s.result(r));
                 }
             }
-            for (Subscriber s : joining) {
+            for (ResultSubscriber s : joining) {
                 for (ResultRecord r : watched.records.values()) {
                     safely(() -> s.result(r));
                 }
@@ -421,10 +406,10 @@ final class ResultWatcher implements AutoCloseable {
             Progress progress = new Progress(watched.job, total(watched, listed.size()), listed.size(), watched.failed);
             boolean changed = !progress.equals(watched.sent);
             watched.sent = progress;
-            for (Subscriber s : changed ? watched.subscribers : Set.<Subscriber>of()) {
+            for (ResultSubscriber s : changed ? watched.subscribers : Set.<ResultSubscriber>of()) {
                 safely(() -> s.progress(progress));
             }
-            for (Subscriber s : joining) {
+            for (ResultSubscriber s : joining) {
                 safely(() -> s.progress(progress));
             }
             watched.subscribers.addAll(joining);

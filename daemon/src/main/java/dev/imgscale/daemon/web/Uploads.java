@@ -144,8 +144,9 @@ final class Uploads {
     }
 
     private HttpError tooLarge(long bytes) {
-        return new HttpError(StatusCodes.REQUEST_ENTITY_TOO_LARGE, "The request has " + (bytes > 0 ? bytes + " bytes" : "more bytes than that")
-                + ", over the limit of " + options.maxRequestBytes() + " bytes (--max-request-mb); send fewer or smaller images per request.");
+        return new HttpError(StatusCodes.REQUEST_ENTITY_TOO_LARGE, (bytes > 0 ? "The request has " + bytes + " bytes, over" : "The request"
+                + " is over") + " the limit of " + options.maxRequestBytes() + " bytes (--max-request-mb); send fewer or smaller images"
+                + " per request.");
     }
 
     /** Refuses a request whose body has not been read: answered now, then drained as after any refusal. */

@@ -84,7 +84,7 @@ class ResultWatcherTest {
     }
 
     /** A stream's view: what it was sent, in order. */
-    static final class Stream implements ResultWatcher.Subscriber {
+    static final class Stream implements ResultSubscriber {
         final List<String> events = new ArrayList<>();
         volatile boolean open = true;
 
