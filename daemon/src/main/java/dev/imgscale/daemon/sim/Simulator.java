@@ -6,6 +6,7 @@ import dev.imgscale.daemon.controller.ScalingPolicy;
 import dev.imgscale.daemon.port.Fleet;
 import dev.imgscale.daemon.port.FleetInstance;
 import dev.imgscale.daemon.port.WorkerBoard;
+import dev.imgscale.daemon.wire.WorkerState;
 import dev.imgscale.daemon.wire.WorkerStatus;
 import dev.imgscale.daemon.port.QueueDepth;
 import java.time.Clock;
@@ -246,7 +247,7 @@ public final class Simulator {
         void report() {
             nextReport = now + REPORT_EVERY;
             long t = at(now).toEpochMilli();
-            reports.put(id, new WorkerStatus(WorkerStatus.VERSION, id, stopped ? WorkerStatus.STOPPED : hand.isEmpty() ? "POLLING" : "WORKING",
+            reports.put(id, new WorkerStatus(WorkerStatus.VERSION, id, stopped ? WorkerState.STOPPED : hand.isEmpty() ? WorkerState.POLLING : WorkerState.WORKING,
                     hand.size(), processed, msPerImage, at(startedAt).toEpochMilli(), hand.isEmpty() ? at(idleSince).toEpochMilli() : 0, t));
         }
     }

@@ -1,0 +1,417 @@
+package dev.imgscale.daemon.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.classifier.decode.ErrorCode;
+import dev.imgscale.daemon.port.QueueDepth;
+import dev.imgscale.daemon.port.QueueMessage;
+import dev.imgscale.daemon.testing.FakeClassifier;
+import dev.imgscale.daemon.testing.FakeTime;
+import dev.imgscale.daemon.testing.InMemoryObjectStore;
+import dev.imgscale.daemon.testing.InMemoryWorkQueue;
+import dev.imgscale.daemon.wire.ImageRequest;
+import dev.imgscale.daemon.wire.JobId;
+import dev.imgscale.daemon.wire.JobManifest;
+import dev.imgscale.daemon.wire.Json;
+import dev.imgscale.daemon.wire.Keys;
+import dev.imgscale.daemon.wire.ResultRecord;
+import dev.imgscale.daemon.wire.WorkerState;
+import dev.imgscale.daemon.worker.stage.BatchStage;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The worker's logic in fake time, against the in-memory queue and store and a fake classifier:
+ * no S3, SQS or model, and every timing rule (idle exit, heartbeat, back-off, long poll) asserted
+ * at its exact time. {@link WorkerIT} proves the same behaviours against the embedded S3 and SQS
+ * and a real model.
+ *
+ * <p>How a test reads: the worker runs on its own threads; {@link FakeTime#awaitSleepers} waits
+ * until they can do nothing more before the time moves; the test then asserts and advances.
+ */
+@Timeout(60)
+class WorkerTest {
+    static final String MODEL = "fake-model";
+    static final int MAX_RECEIVES = 3;
+
+    final FakeTime time = new FakeTime();
+    final InMemoryWorkQueue deadLetters = new InMemoryWorkQueue("requests-dlq", time);
+    final InMemoryWorkQueue requests = new InMemoryWorkQueue("requests", time, deadLetters, MAX_RECEIVES);
+    final InMemoryWorkQueue results = new InMemoryWorkQueue("results", time);
+    final InMemoryObjectStore input = new InMemoryObjectStore("input");
+    final InMemoryObjectStore output = new InMemoryObjectStore("output");
+    final FakeClassifier classifier = new FakeClassifier(time, 1, 1, 1000);
+    final List<Worker> running = new ArrayList<>();
+
+    @AfterEach
+    void stopWorkers() throws InterruptedException {
+        for (Worker w : running) {
+            w.beginShutdown();
+            classifier.inferenceTakes(Duration.ZERO);
+            for (int i = 0; i < 100 && !w.awaitShutdown(Duration.ofMillis(50)); i++) {
+                time.advance(Duration.ofSeconds(30)); // whatever it waits for in fake time
+            }
+            assertTrue(w.awaitShutdown(Duration.ofSeconds(5)), "a worker did not stop");
+        }
+    }
+
+    /** Ten requests per 1 s poll, 3 s visibility (a heartbeat every second), no idle exit. */
+    static WorkerOptions options() {
+        return new WorkerOptions(10, Duration.ofSeconds(1), Duration.ofSeconds(3), 4, null, "test-worker", MODEL);
+    }
+
+    Worker start(WorkerOptions options) {
+        // 2 processors and one single-threaded stream: images are decoded in the receive stage
+        Worker worker = new Worker(classifier, requests, results, input, output, time, options, 2);
+        running.add(worker);
+        Thread t = new Thread(worker::run, "worker-under-test");
+        t.setDaemon(true);
+        t.start();
+        return worker;
+    }
+
+    /** Stores the images as a job, as {@code imgscale upload} does: images, manifest, then one request each. */
+    String upload(Map<String, byte[]> images) {
+        String job = JobId.next(time.instant());
+        for (Map.Entry<String, byte[]> e : images.entrySet()) {
+            input.put(Keys.input(job, e.getKey()), e.getValue(), "application/octet-stream");
+        }
+        output.put(Keys.manifest(job), Json.bytes(new JobManifest(JobManifest.VERSION, job, time.millis(), "test",
+                new ArrayList<>(images.keySet()))), "application/json");
+        List<String> bodies = new ArrayList<>();
+        for (String name : images.keySet()) {
+            bodies.add(Json.write(ImageRequest.of(job, name, time.millis())));
+        }
+        requests.send(bodies);
+        return job;
+    }
+
+    static Map<String, byte[]> labelled(int n) {
+        Map<String, byte[]> images = new TreeMap<>();
+        for (int i = 0; i < n; i++) {
+            images.put("img" + (100 + i) + ".jpg", FakeClassifier.image("label-" + i));
+        }
+        return images;
+    }
+
+    Map<String, ResultRecord> results(String job) {
+        Map<String, ResultRecord> out = new TreeMap<>();
+        for (String key : output.list(Keys.resultPrefix(job))) {
+            ResultRecord r = Json.read(output.get(key).orElseThrow(), ResultRecord.class);
+            assertEquals(Keys.result(job, r.name()), key, "result stored under its derived key");
+            out.put(r.name(), r);
+        }
+        return out;
+    }
+
+    static void until(java.util.function.BooleanSupplier condition, java.util.function.Supplier<String> evidence) {
+        FakeTime.awaitReal(condition, evidence);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    @Test
+    void should_label_each_image_write_and_publish_its_result_and_only_then_delete_the_request() {
+        List<String> atDelete = new CopyOnWriteArrayList<>();
+        requests.inject(InMemoryWorkQueue.Op.DELETE, handles -> {
+            // what had been written and published when the deletes began
+            atDelete.add(handles.size() + " deleted, " + output.list(Keys.RESULTS).size() + " written, " + results.bodies().size()
+                    + " published");
+            return null;
+        });
+        Worker worker = start(options());
+        time.awaitSleepers(1);
+        assertEquals(WorkerState.POLLING, worker.state());
+
+        String job = upload(labelled(5));
+        until(() -> worker.processed() == 5 && worker.inHand() == 0, () -> worker.processed() + " processed");
+
+        Map<String, ResultRecord> written = results(job);
+        assertEquals(labelled(5).keySet(), written.keySet());
+        for (int i = 0; i < 5; i++) {
+            ResultRecord r = written.get("img" + (100 + i) + ".jpg");
+            assertEquals("label-" + i, r.label());
+            assertEquals(5, r.top().size());
+            assertEquals(MODEL, r.model());
+            assertEquals("test-worker", r.worker());
+            assertEquals(1, r.receives());
+            assertEquals(0L, r.latencyMs(), "no fake time passed between upload and result");
+        }
+        assertEquals(List.of("5 deleted, 5 written, 5 published"), atDelete);
+        assertEquals(new QueueDepth(0, 0, 0), requests.depth());
+        assertEquals(5, results.bodies().size(), "one result event per image");
+        assertEquals(List.of(5), classifier.passes(), "one inference for the batch");
+        assertEquals(1, worker.batches());
+        assertEquals(0, worker.left());
+        assertEquals(WorkerState.POLLING, worker.state());
+    }
+
+    @Test
+    void should_turn_bad_images_and_requests_into_error_results_without_losing_their_neighbours() {
+        Map<String, byte[]> images = new LinkedHashMap<>();
+        images.put("good.jpg", FakeClassifier.image("macaw"));
+        images.put("corrupt.jpg", FakeClassifier.rejected(ErrorCode.CORRUPT));
+        images.put("text.jpg", "not an image".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        images.put("huge.jpg", new byte[1001]);
+        images.put("crash.jpg", FakeClassifier.crashing());
+        images.put("also-good.jpg", FakeClassifier.image("dragonfly"));
+        String job = upload(images);
+        requests.send(List.of(Json.write(ImageRequest.of(job, "ghost.jpg", time.millis())),
+                "{\"v\":1,\"job\":\"" + job + "\",\"name\":\"odd.jpg\",\"sentAt\":\"yesterday\"}",
+                "this is not a request"));
+        Worker worker = start(options());
+        until(() -> worker.batches() == 1 && worker.inHand() == 0, () -> worker.batches() + " batches");
+
+        Map<String, ResultRecord> r = results(job);
+        assertEquals("macaw", r.get("good.jpg").label());
+        assertEquals("dragonfly", r.get("also-good.jpg").label());
+        assertEquals("CORRUPT", r.get("corrupt.jpg").error());
+        assertEquals("CORRUPT", r.get("text.jpg").error());
+        assertEquals("TOO_LARGE", r.get("huge.jpg").error());
+        assertEquals("the image has 1001 bytes, over the 1000-byte limit", r.get("huge.jpg").message());
+        assertEquals(Worker.MISSING, r.get("ghost.jpg").error());
+        assertEquals("the image " + Keys.input(job, "ghost.jpg") + " is not in bucket input", r.get("ghost.jpg").message());
+        assertEquals(Worker.MALFORMED, r.get("odd.jpg").error());
+        assertTrue(r.get("odd.jpg").message().startsWith("the request could not be read: "), r.get("odd.jpg").message());
+        assertNull(r.get("corrupt.jpg").label());
+        assertFalse(r.containsKey("crash.jpg"), "a decoder that crashed is not the image's fault: retried, no result");
+        assertEquals(7, worker.processed());
+        assertEquals(5, worker.failed());
+        assertEquals(2, worker.left(), "the crash and the message that is no request");
+        assertEquals(new QueueDepth(0, 2, 0), requests.depth(), "the two left wait out their visibility");
+        assertEquals(7, results.bodies().size());
+    }
+
+    @Test
+    void should_stop_exactly_at_the_idle_exit_counted_from_the_last_work() {
+        Worker worker = start(options().withIdleExit(Duration.ofSeconds(2)));
+        time.awaitSleepers(1);
+        time.advance(Duration.ofMillis(500));
+        String job = upload(labelled(1)); // work at 0.5 s: the idle exit counts from here
+        until(() -> worker.processed() == 1 && worker.inHand() == 0, () -> "not processed");
+        time.awaitSleepers(1);
+
+        time.advanceSettling(Duration.ofMillis(1999), Duration.ofMillis(250), 1);
+        assertEquals(WorkerState.POLLING, worker.state(), "still polling at " + time.elapsedMillis() + " ms");
+        time.advance(Duration.ofMillis(1));
+        until(() -> worker.state() == WorkerState.STOPPED, () -> "still " + worker.state() + " at " + time.elapsedMillis() + " ms");
+        assertEquals(2500, time.elapsedMillis(), "2 s after the last work");
+        assertEquals(1, results(job).size());
+    }
+
+    @Test
+    void should_stop_at_the_idle_exit_without_any_request() throws Exception {
+        Worker worker = start(options().withIdleExit(Duration.ofSeconds(2)));
+        time.awaitSleepers(1);
+        time.advanceSettling(Duration.ofMillis(1999), Duration.ofMillis(500), 1);
+        assertFalse(worker.awaitShutdown(Duration.ZERO), "stopped before the idle exit");
+        time.advance(Duration.ofMillis(1));
+        assertTrue(worker.awaitShutdown(Duration.ofSeconds(10)));
+        assertEquals(WorkerState.STOPPED, worker.state());
+        assertEquals(2000, time.elapsedMillis());
+        assertEquals(0, worker.batches());
+    }
+
+    @Test
+    void should_keep_a_slow_batch_invisible_with_the_heartbeat_and_stop_it_before_the_delete() {
+        classifier.inferenceTakes(Duration.ofMillis(9500)); // more than three visibility timeouts
+        Worker worker = start(options());
+        time.awaitSleepers(1);
+        String job = upload(labelled(1));
+        time.awaitSleepers(2); // the inference, and the receive stage polling for the next batch
+        assertEquals(Map.of(BatchStage.CLASSIFYING, 1), worker.pipeline());
+        assertEquals(WorkerState.WORKING, worker.state());
+
+        for (int step = 1; step <= 18; step++) { // to 9 s, in half seconds
+            time.advance(Duration.ofMillis(500));
+            time.awaitSleepers(2);
+            assertEquals(new QueueDepth(0, 1, 0), requests.depth(), "request queue at " + time.elapsedMillis() + " ms");
+        }
+        assertEquals(9, requests.extendCalls(), "one extension a second (a third of the visibility)");
+        time.advance(Duration.ofMillis(500));
+        until(() -> worker.processed() == 1 && worker.inHand() == 0, () -> "not processed");
+        assertEquals(1, results(job).get("img100.jpg").receives());
+        assertEquals(new QueueDepth(0, 0, 0), requests.depth());
+        time.advanceSettling(Duration.ofSeconds(5), Duration.ofSeconds(1), 1);
+        assertEquals(9, requests.extendCalls(), "the heartbeat stopped with the batch");
+    }
+
+    @Test
+    void should_finish_every_batch_in_hand_when_shutdown_begins_then_stop() throws Exception {
+        classifier.inferenceTakes(Duration.ofSeconds(5));
+        Worker worker = start(options());
+        time.awaitSleepers(1);
+        String job = upload(labelled(15));
+        // ten being classified, five received early for the next round and waiting at the hand-off
+        until(() -> worker.pipeline().equals(Map.of(BatchStage.CLASSIFYING, 10, BatchStage.PREPARED, 5)),
+                () -> "stages " + worker.pipeline());
+        time.awaitSleepers(1);
+
+        worker.beginShutdown();
+        assertEquals(WorkerState.DRAINING, worker.state());
+        time.advanceSettling(Duration.ofSeconds(4), Duration.ofSeconds(1), 1);
+        assertEquals(new QueueDepth(0, 15, 0), requests.depth(), "both batches kept invisible by their heartbeats");
+        time.advance(Duration.ofSeconds(1));
+        until(() -> worker.processed() == 10, () -> worker.processed() + " processed");
+        time.awaitSleepers(1);
+        time.advance(Duration.ofSeconds(5));
+        assertTrue(worker.awaitShutdown(Duration.ofSeconds(10)), "the worker did not stop");
+        assertEquals(WorkerState.STOPPED, worker.state());
+        assertEquals(15, worker.received(), "nothing received after shutdown began");
+        assertEquals(15, worker.processed());
+        assertEquals(0, worker.left());
+        assertEquals(15, results(job).size());
+        assertEquals(new QueueDepth(0, 0, 0), requests.depth());
+        assertEquals(10_000, time.elapsedMillis());
+    }
+
+    @Test
+    void should_stop_at_once_when_shutdown_begins_during_a_long_poll_and_give_back_what_it_brings() throws Exception {
+        Worker worker = start(options().withPollWait(Duration.ofSeconds(20)));
+        time.awaitSleepers(1);
+        assertEquals(1, requests.waitingReceivers());
+        worker.beginShutdown();
+        assertTrue(worker.awaitShutdown(Duration.ofSeconds(10)), "the worker waited out its long poll");
+        assertEquals(0, time.elapsedMillis(), "stopped without waiting out the poll");
+        assertEquals(WorkerState.STOPPED, worker.state());
+
+        // The abandoned poll is still open at the queue: a request arriving now is received by it,
+        // and must be made visible again rather than held for the visibility timeout.
+        String job = upload(labelled(1));
+        until(() -> requests.waitingReceivers() == 0 && requests.depth().equals(new QueueDepth(1, 0, 0)),
+                () -> "request queue " + requests.depth() + ", " + requests.waitingReceivers() + " polling");
+        List<QueueMessage> again = requests.receive(10, Duration.ZERO, Duration.ofSeconds(30));
+        assertEquals(2, again.get(0).receiveCount(), "received once by the abandoned poll");
+        assertEquals(List.of(), output.list(Keys.resultPrefix(job)));
+    }
+
+    @Test
+    void should_back_off_doubling_while_the_queue_cannot_be_reached_then_carry_on() {
+        requests.inject(InMemoryWorkQueue.Op.RECEIVE, x -> new ImgscaleException("Unable to execute HTTP request (test)"));
+        Worker worker = start(options());
+        time.awaitSleepers(1);
+        List<Long> calls = new ArrayList<>();
+        for (long at : new long[] {999, 1000, 2999, 3000, 6999, 7000}) {
+            time.advance(Duration.ofMillis(at - time.elapsedMillis()));
+            time.awaitSleepers(1);
+            calls.add(requests.receiveCalls());
+        }
+        assertEquals(List.of(1L, 2L, 2L, 3L, 3L, 4L), calls, "receives at 0, 1, 3 and 7 s: a back-off of 1, 2, then 4 s");
+
+        requests.inject(InMemoryWorkQueue.Op.RECEIVE, null);
+        String job = upload(labelled(1));
+        time.advance(Duration.ofSeconds(8));
+        until(() -> worker.processed() == 1, () -> "not processed after the queue came back");
+        assertEquals(1, results(job).size());
+    }
+
+    @Test
+    void should_leave_a_request_whose_image_cannot_be_downloaded_and_answer_it_when_it_comes_back() {
+        input.inject(InMemoryObjectStore.Op.GET, key -> new ImgscaleException("S3 is down (test)"));
+        Worker worker = start(options());
+        time.awaitSleepers(1);
+        String job = upload(labelled(1));
+        until(() -> worker.left() == 1 && worker.inHand() == 0, () -> "left " + worker.left());
+        time.awaitSleepers(1);
+        assertEquals(new QueueDepth(0, 1, 0), requests.depth(), "left alone: invisible until its visibility times out");
+        assertEquals(List.of(), output.list(Keys.resultPrefix(job)));
+
+        input.inject(InMemoryObjectStore.Op.GET, null);
+        time.advanceSettling(Duration.ofMillis(2999), Duration.ofMillis(500), 1);
+        assertEquals(0, worker.processed(), "not before the visibility timeout");
+        time.advance(Duration.ofMillis(1));
+        until(() -> worker.processed() == 1, () -> "not answered when it came back");
+        assertEquals(2, results(job).get("img100.jpg").receives());
+        assertEquals(new QueueDepth(0, 0, 0), requests.depth());
+    }
+
+    @Test
+    void should_leave_requests_whose_inference_or_publishing_fails_and_never_delete_them() {
+        classifier.failInference(new IllegalStateException("engine failed (test)"));
+        Worker worker = start(options());
+        time.awaitSleepers(1);
+        String job = upload(labelled(2));
+        until(() -> worker.left() == 2 && worker.inHand() == 0, () -> "left " + worker.left());
+        assertEquals(List.of(), output.list(Keys.resultPrefix(job)));
+
+        classifier.failInference(null);
+        results.inject(InMemoryWorkQueue.Op.SEND, x -> new ImgscaleException("SQS is down (test)"));
+        time.advance(Duration.ofSeconds(3));
+        until(() -> worker.left() == 4 && worker.inHand() == 0, () -> "left " + worker.left());
+        assertEquals(2, results(job).size(), "written, but not published: the requests stay to be handled again");
+        assertEquals(new QueueDepth(0, 2, 0), requests.depth());
+        assertEquals(0, worker.processed());
+    }
+
+    @Test
+    void should_send_a_request_that_keeps_failing_to_the_dead_letter_queue_after_the_maximum_receives() {
+        Map<String, byte[]> images = new TreeMap<>(Map.of("crash.jpg", FakeClassifier.crashing(), "fine.jpg",
+                FakeClassifier.image("macaw")));
+        Worker worker = start(options());
+        time.awaitSleepers(1);
+        String job = upload(images);
+        for (int receive = 1; receive <= MAX_RECEIVES; receive++) {
+            int expected = receive;
+            until(() -> worker.left() == expected && worker.inHand() == 0, () -> "left " + worker.left());
+            time.awaitSleepers(1);
+            time.advance(Duration.ofSeconds(3));
+        }
+        until(() -> deadLetters.depth().visible() == 1, () -> "dead letters " + deadLetters.depth());
+        assertEquals(new QueueDepth(0, 0, 0), requests.depth());
+        List<QueueMessage> dead = deadLetters.receive(10, Duration.ZERO, Duration.ofSeconds(30));
+        assertEquals(ImageRequest.of(job, "crash.jpg", FakeTime.START.toEpochMilli()), Json.read(dead.get(0).body(), ImageRequest.class));
+        assertEquals(Map.of("fine.jpg", "macaw"), Map.of("fine.jpg", results(job).get("fine.jpg").label()));
+        assertEquals(1, results(job).size());
+        assertEquals(MAX_RECEIVES, worker.left());
+    }
+
+    @Test
+    void should_write_one_result_for_a_request_delivered_twice() {
+        String job = upload(labelled(1));
+        requests.send(List.of(requests.bodies().get(0)));
+        Worker worker = start(options());
+        until(() -> worker.processed() == 2, () -> worker.processed() + " of 2 processed");
+        assertEquals(List.of(Keys.result(job, "img100.jpg")), output.list(Keys.resultPrefix(job)), "one result object");
+        assertEquals(2, results.bodies().size(), "each delivery publishes its result");
+        assertEquals(new QueueDepth(0, 0, 0), requests.depth());
+    }
+
+    @Test
+    void should_drop_the_requests_of_a_job_that_was_reset() {
+        String job = upload(labelled(2));
+        output.delete(List.of(Keys.manifest(job)));
+        Worker worker = start(options());
+        until(() -> worker.cancelled() == 2, () -> "not dropped");
+        assertEquals(List.of(), output.list(Keys.resultPrefix(job)));
+        assertEquals(new QueueDepth(0, 0, 0), requests.depth());
+        assertEquals(0, results.bodies().size());
+    }
+
+    @Test
+    void should_decode_before_each_inference_when_the_engines_take_every_core() {
+        FakeClassifier busy = new FakeClassifier(time, 2, 1, 1000);
+        Worker worker = new Worker(busy, requests, results, input, output, time, options(), 2);
+        running.add(worker);
+        assertEquals("2 at once before each inference", worker.decoding());
+        Thread t = new Thread(worker::run, "worker-under-test");
+        t.setDaemon(true);
+        t.start();
+        String job = upload(labelled(3));
+        until(() -> worker.processed() == 3, () -> worker.processed() + " processed");
+        assertEquals(3, results(job).size());
+        assertEquals(3, busy.decodes());
+        assertEquals("1 at once beside the engine", new Worker(classifier, requests, results, input, output, time, options(), 2).decoding());
+    }
+}
