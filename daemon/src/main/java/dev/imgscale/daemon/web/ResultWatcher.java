@@ -1,6 +1,7 @@
 package dev.imgscale.daemon.web;
 
 import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.classifier.concurrent.DaemonThreads;
 import dev.imgscale.daemon.client.JobClient;
 import dev.imgscale.daemon.wire.JobManifest;
 import dev.imgscale.daemon.wire.ResultRecord;
@@ -123,14 +124,8 @@ final class ResultWatcher implements AutoCloseable {
     ResultWatcher(JobClient client, Function<String, OptionalInt> openTotals) {
         this.client = client;
         this.openTotals = openTotals;
-        this.readers = Executors.newFixedThreadPool(8, r -> {
-            Thread t = new Thread(r, "imgscale-web-read");
-            t.setDaemon(true);
-            return t;
-        });
-        this.loop = new Thread(this::run, "imgscale-web-watch");
-        loop.setDaemon(true);
-        loop.start();
+        this.readers = Executors.newFixedThreadPool(8, DaemonThreads.named("imgscale-web-read"));
+        this.loop = DaemonThreads.start("imgscale-web-watch", this::run);
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.imgscale.daemon.web;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.classifier.concurrent.DaemonThreads;
 import dev.imgscale.daemon.wire.ImageNames;
 import dev.imgscale.daemon.client.JobClient;
 import dev.imgscale.daemon.client.UploadItem;
@@ -117,11 +118,7 @@ public final class WebServer implements AutoCloseable {
         this.openJobs = new OpenJobs(client, clock, options.rollAfter());
         this.watcher = new ResultWatcher(client, job -> openJobs.find(job).map(j -> OptionalInt.of(j.committed()))
                 .orElse(OptionalInt.empty()));
-        this.responders = Executors.newFixedThreadPool(4, r -> {
-            Thread t = new Thread(r, "imgscale-web-respond");
-            t.setDaemon(true);
-            return t;
-        });
+        this.responders = Executors.newFixedThreadPool(4, DaemonThreads.named("imgscale-web-respond"));
         this.events = new ServerSentEventHandler(this::streamJob);
         HttpHandler root = securityHeaders(new AccessGuard(routes(), options.token()));
         this.undertow = Undertow.builder()
