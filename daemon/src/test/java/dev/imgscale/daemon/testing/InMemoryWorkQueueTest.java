@@ -15,7 +15,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
-/** The twin keeps the contract SqsWorkQueueTest checks on SQS, in fake time. */
+/** The twin keeps the contract SqsWorkQueueIT checks on SQS, in fake time. */
 class InMemoryWorkQueueTest {
     final FakeTime time = new FakeTime();
     final InMemoryWorkQueue queue = new InMemoryWorkQueue("queue", time);
