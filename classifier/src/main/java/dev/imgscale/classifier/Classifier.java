@@ -4,6 +4,7 @@ import dev.imgscale.classifier.assets.AssetResolver;
 import dev.imgscale.classifier.assets.DownloadListener;
 import dev.imgscale.classifier.catalog.ModelSpec;
 import dev.imgscale.classifier.catalog.OutputSpec;
+import dev.imgscale.classifier.concurrent.DaemonThreads;
 import dev.imgscale.classifier.decode.ErrorCode;
 import dev.imgscale.classifier.decode.ImageRejectedException;
 import dev.imgscale.classifier.engine.Engine;
@@ -18,7 +19,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.opencv.global.opencv_core;
 import org.slf4j.Logger;
@@ -69,16 +69,8 @@ public final class Classifier implements AutoCloseable {
             throw new ImgscaleException("The model " + model.name() + " has " + expected + " classes but its label list has "
                     + labels.size() + ".");
         }
-        this.decodePool = Executors.newFixedThreadPool(options.decodeThreads(), daemon("imgscale-decode"));
-        this.passPool = Executors.newFixedThreadPool(engines.size(), daemon("imgscale-infer"));
-    }
-
-    private static ThreadFactory daemon(String name) {
-        return r -> {
-            Thread t = new Thread(r, name);
-            t.setDaemon(true);
-            return t;
-        };
+        this.decodePool = Executors.newFixedThreadPool(options.decodeThreads(), DaemonThreads.named("imgscale-decode"));
+        this.passPool = Executors.newFixedThreadPool(engines.size(), DaemonThreads.named("imgscale-infer"));
     }
 
     /** Resolves the model file and its labels (downloading them if need be) and loads the model. */
@@ -106,7 +98,7 @@ public final class Classifier implements AutoCloseable {
         if (streams == 1) {
             return List.of(createEngine(engine, model, modelFile, threads));
         }
-        ExecutorService loaders = Executors.newFixedThreadPool(streams, daemon("imgscale-load"));
+        ExecutorService loaders = Executors.newFixedThreadPool(streams, DaemonThreads.named("imgscale-load"));
         List<Future<Engine>> loading = new ArrayList<>();
         try {
             for (int i = 0; i < streams; i++) {

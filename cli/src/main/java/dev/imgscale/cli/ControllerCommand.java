@@ -125,7 +125,7 @@ final class ControllerCommand implements Callable<Integer> {
             if (file != null) {
                 try {
                     file.write(JSON.createObjectNode().put("at", e.at().toString()).put("kind", e.kind().name()).put("worker", e.worker())
-                            .put("phase", e.phase() == null ? null : e.phase().name()).put("inHand", e.inHand()).put("reason", e.reason())
+                            .put("phase", e.phase() == null ? null : e.phase().fleetName()).put("inHand", e.inHand()).put("reason", e.reason())
                             .toString() + "\n");
                     file.flush();
                 } catch (IOException ex) {

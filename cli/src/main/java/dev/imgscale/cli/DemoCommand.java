@@ -3,6 +3,7 @@ package dev.imgscale.cli;
 import dev.imgscale.classifier.assets.AssetResolver;
 import dev.imgscale.classifier.catalog.AssetSpec;
 import dev.imgscale.classifier.catalog.ModelCatalog;
+import dev.imgscale.classifier.concurrent.DaemonThreads;
 import dev.imgscale.daemon.aws.AwsClients;
 import dev.imgscale.daemon.wire.ImageNames;
 import dev.imgscale.daemon.client.JobClient;
@@ -198,7 +199,7 @@ final class DemoCommand implements Callable<Integer> {
         }
 
         void start() {
-            thread = new Thread(() -> {
+            thread = DaemonThreads.start("imgscale-demo-sampler", () -> {
                 while (running) {
                     List<FleetInstance> now = fleet.list();
                     peak.accumulateAndGet(now.size(), Math::max);
@@ -213,9 +214,7 @@ final class DemoCommand implements Callable<Integer> {
                         return;
                     }
                 }
-            }, "imgscale-demo-sampler");
-            thread.setDaemon(true);
-            thread.start();
+            });
         }
 
         void stop() {

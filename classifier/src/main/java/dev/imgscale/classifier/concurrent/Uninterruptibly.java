@@ -1,6 +1,8 @@
 package dev.imgscale.classifier.concurrent;
 
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 
 /**
  * Waits that an interrupt does not cut short: for hand-offs whose other side is known to come
@@ -37,6 +39,24 @@ public final class Uninterruptibly {
             while (true) {
                 try {
                     return queue.take();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** {@link Future#get()}, retried through interrupts. */
+    public static <T> T get(Future<T> future) throws ExecutionException {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return future.get();
                 } catch (InterruptedException e) {
                     interrupted = true;
                 }

@@ -2,6 +2,7 @@ package dev.imgscale.daemon.client;
 
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.classifier.ThreadSafe;
+import dev.imgscale.classifier.concurrent.DaemonThreads;
 import dev.imgscale.daemon.wire.ImageRequest;
 import dev.imgscale.daemon.wire.JobId;
 import dev.imgscale.daemon.wire.JobManifest;
@@ -70,7 +71,7 @@ public final class JobClient {
         List<String> stored = Collections.synchronizedList(new ArrayList<>());
         List<UploadReport.Failure> failures = Collections.synchronizedList(new ArrayList<>());
         AtomicLong bytes = new AtomicLong();
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, concurrency), daemonThreads("imgscale-upload"));
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, concurrency), DaemonThreads.named("imgscale-upload"));
         try {
             List<Future<?>> futures = new ArrayList<>();
             for (UploadItem item : items) {
@@ -428,13 +429,5 @@ public final class JobClient {
             host = "unknown-host";
         }
         return System.getProperty("user.name", "user") + "@" + host;
-    }
-
-    static java.util.concurrent.ThreadFactory daemonThreads(String name) {
-        return r -> {
-            Thread t = new Thread(r, name);
-            t.setDaemon(true);
-            return t;
-        };
     }
 }

@@ -1,5 +1,6 @@
 package dev.imgscale.daemon.controller;
 
+import dev.imgscale.daemon.wire.WorkerState;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -53,7 +54,7 @@ public final class BacklogPolicy implements ScalingPolicy {
     public Decision decide(FleetSnapshot s) {
         List<String> terminate = new ArrayList<>();
         for (WorkerView w : s.workers()) {
-            if (w.phase() == WorkerPhase.DRAINED || w.phase() == WorkerPhase.LOST) {
+            if (w.phase() == WorkerState.STOPPED || w.phase() == WorkerState.LOST) {
                 terminate.add(w.id());
             }
         }
@@ -61,10 +62,10 @@ public final class BacklogPolicy implements ScalingPolicy {
         double boot = seconds(s.bootTime());
         double rate = 1.0 / service;
         long backlog = s.backlog();
-        List<WorkerView> idle = s.in(WorkerPhase.IDLE);
-        List<WorkerView> busy = s.in(WorkerPhase.BUSY);
-        List<WorkerView> booting = s.in(WorkerPhase.BOOTING);
-        List<WorkerView> draining = s.in(WorkerPhase.DRAINING);
+        List<WorkerView> idle = s.in(WorkerState.POLLING);
+        List<WorkerView> busy = s.in(WorkerState.WORKING);
+        List<WorkerView> booting = s.in(WorkerState.STARTING);
+        List<WorkerView> draining = s.in(WorkerState.DRAINING);
         double stream = Math.max(s.arrivalRate(), s.finishRate());
         int steady = stream > 0 ? (int) Math.ceil(stream * service / UTILISATION) : 0;
         // what may still be launched: every listed instance counts against the cap, terminated ones do not

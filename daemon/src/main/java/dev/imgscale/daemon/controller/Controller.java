@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imgscale.daemon.port.Fleet;
 import dev.imgscale.daemon.port.FleetInstance;
 import dev.imgscale.daemon.port.WorkerBoard;
+import dev.imgscale.daemon.wire.WorkerState;
 import dev.imgscale.daemon.wire.WorkerStatus;
 import dev.imgscale.daemon.port.QueueDepth;
 import java.time.Clock;
@@ -117,7 +118,7 @@ public final class Controller {
         List<String> drain = new ArrayList<>();
         for (String id : decision.drain()) {
             WorkerView w = byId.get(id);
-            if (w != null && (w.phase() == WorkerPhase.IDLE || w.phase() == WorkerPhase.BUSY)) {
+            if (w != null && (w.phase() == WorkerState.POLLING || w.phase() == WorkerState.WORKING)) {
                 drain.add(id);
             }
         }
@@ -132,14 +133,14 @@ public final class Controller {
         List<String> cancel = new ArrayList<>();
         for (String id : decision.cancelDrain()) {
             WorkerView w = byId.get(id);
-            if (w != null && w.phase() == WorkerPhase.DRAINING) {
+            if (w != null && w.phase() == WorkerState.DRAINING) {
                 cancel.add(id);
             }
         }
         if (!cancel.isEmpty()) {
             for (String id : cancel) {
                 board.cancelDrain(id);
-                emit(now, ControllerEvent.Kind.CANCEL_DRAIN, id, WorkerPhase.DRAINING, byId.get(id).inHand(), "");
+                emit(now, ControllerEvent.Kind.CANCEL_DRAIN, id, WorkerState.DRAINING, byId.get(id).inHand(), "");
             }
             fleet.markDraining(cancel, false);
         }
@@ -149,7 +150,7 @@ public final class Controller {
             if (w == null) {
                 continue;
             }
-            if (w.phase() == WorkerPhase.DRAINED || w.phase() == WorkerPhase.LOST || w.phase() == WorkerPhase.BOOTING) {
+            if (w.phase() == WorkerState.STOPPED || w.phase() == WorkerState.LOST || w.phase() == WorkerState.STARTING) {
                 terminate.add(id);
                 emit(now, ControllerEvent.Kind.TERMINATE, id, w.phase(), w.inHand(), "");
             } else {
@@ -179,7 +180,7 @@ public final class Controller {
         }
         if (launch > 0) {
             for (FleetInstance launched : fleet.launch(launch, UUID.randomUUID().toString())) {
-                emit(now, ControllerEvent.Kind.LAUNCH, launched.id(), WorkerPhase.BOOTING, 0, "");
+                emit(now, ControllerEvent.Kind.LAUNCH, launched.id(), WorkerState.STARTING, 0, "");
             }
         }
         // reports of instances the fleet no longer lists, once they are stale, are gone for good
@@ -198,23 +199,23 @@ public final class Controller {
         boolean draining = drains.contains(instance.id()) || Fleet.STATE_DRAINING.equals(instance.tags().get(Fleet.STATE_TAG));
         if (status == null) {
             boolean lost = Duration.between(instance.launchedAt(), now).compareTo(settings.bootTimeout()) > 0;
-            return new WorkerView(instance.id(), lost ? WorkerPhase.LOST : WorkerPhase.BOOTING, 0, instance.launchedAt(), null);
+            return new WorkerView(instance.id(), lost ? WorkerState.LOST : WorkerState.STARTING, 0, instance.launchedAt(), null);
         }
         if (status.stopped()) {
-            return new WorkerView(instance.id(), WorkerPhase.DRAINED, 0, instance.launchedAt(), null);
+            return new WorkerView(instance.id(), WorkerState.STOPPED, 0, instance.launchedAt(), null);
         }
         if (Duration.ofMillis(now.toEpochMilli() - status.updatedAt()).compareTo(settings.heartbeatTimeout()) > 0) {
-            return new WorkerView(instance.id(), WorkerPhase.LOST, status.inHand(), instance.launchedAt(), null);
+            return new WorkerView(instance.id(), WorkerState.LOST, status.inHand(), instance.launchedAt(), null);
         }
-        if (draining || WorkerStatus.DRAINING.equals(status.state())) {
-            return new WorkerView(instance.id(), WorkerPhase.DRAINING, status.inHand(), instance.launchedAt(), null);
+        if (draining || status.state() == WorkerState.DRAINING) {
+            return new WorkerView(instance.id(), WorkerState.DRAINING, status.inHand(), instance.launchedAt(), null);
         }
         if (status.inHand() > 0) {
-            return new WorkerView(instance.id(), WorkerPhase.BUSY, status.inHand(), instance.launchedAt(), null);
+            return new WorkerView(instance.id(), WorkerState.WORKING, status.inHand(), instance.launchedAt(), null);
         }
         // a worker that has never worked has been idle since it started
         long idle = status.idleSince() > 0 ? status.idleSince() : status.startedAt() > 0 ? status.startedAt() : status.updatedAt();
-        return new WorkerView(instance.id(), WorkerPhase.IDLE, 0, instance.launchedAt(), Instant.ofEpochMilli(idle));
+        return new WorkerView(instance.id(), WorkerState.POLLING, 0, instance.launchedAt(), Instant.ofEpochMilli(idle));
     }
 
     /**
@@ -313,14 +314,14 @@ public final class Controller {
         Set<String> seen = new HashSet<>();
         for (WorkerView w : s.workers()) {
             if (seen.add(w.id())) {
-                workers.addObject().put("id", w.id()).put("phase", w.phase().name()).put("inHand", w.inHand());
+                workers.addObject().put("id", w.id()).put("phase", w.phase().fleetName()).put("inHand", w.inHand());
             }
         }
         root.put("decision", d.reason());
         return root.toString();
     }
 
-    private void emit(Instant at, ControllerEvent.Kind kind, String worker, WorkerPhase phase, int inHand, String reason) {
+    private void emit(Instant at, ControllerEvent.Kind kind, String worker, WorkerState phase, int inHand, String reason) {
         events.accept(new ControllerEvent(at, kind, worker, phase, inHand, reason));
     }
 }

@@ -1,6 +1,7 @@
 package dev.imgscale.daemon.controller;
 
 import dev.imgscale.daemon.port.ControllerLease;
+import dev.imgscale.daemon.time.Time;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -12,7 +13,8 @@ import org.slf4j.LoggerFactory;
  * The controller daemon's loop: while it holds the lease, one {@link Controller#tick()} every
  * interval; otherwise it waits for the lease. Shutdown is begin/wait. Stopping the controller
  * leaves the fleet as it is: workers go on, and a new controller takes over from the fleet's
- * record (and the workers' own idle exit ends them if none does).
+ * record (and the workers' own idle exit ends them if none does). The interval is waited in the
+ * {@link Time} given (fake in unit tests).
  */
 public final class ControllerLoop implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(ControllerLoop.class);
@@ -25,15 +27,22 @@ public final class ControllerLoop implements Runnable {
     private final Controller controller;
     private final ControllerLease lease;
     private final Duration interval;
+    private final Time time;
     private final AtomicReference<State> state = new AtomicReference<>(State.STARTING);
-    private final CountDownLatch stopRequested = new CountDownLatch(1);
+    /** Guarded by this: the stop was requested. */
+    private boolean stopRequested;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private String lastReason = "";
 
     public ControllerLoop(Controller controller, ControllerLease lease, Duration interval) {
+        this(controller, lease, interval, Time.system());
+    }
+
+    public ControllerLoop(Controller controller, ControllerLease lease, Duration interval, Time time) {
         this.controller = controller;
         this.lease = lease;
         this.interval = interval;
+        this.time = time;
     }
 
     public State state() {
@@ -43,7 +52,7 @@ public final class ControllerLoop implements Runnable {
     @Override
     public void run() {
         try {
-            while (stopRequested.getCount() > 0) {
+            while (!stopRequested()) {
                 if (!lease.acquire()) {
                     if (state.getAndSet(State.WAITING_FOR_LEASE) != State.WAITING_FOR_LEASE) {
                         LOG.info("Another controller holds the lease for this fleet; waiting");
@@ -65,7 +74,7 @@ public final class ControllerLoop implements Runnable {
                         LOG.warn("Tick failed, trying again next tick: {}", e.toString());
                     }
                 }
-                stopRequested.await(interval.toMillis(), TimeUnit.MILLISECONDS);
+                awaitInterval();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -77,8 +86,21 @@ public final class ControllerLoop implements Runnable {
         }
     }
 
-    public void beginShutdown() {
-        stopRequested.countDown();
+    /** Waits one interval in the loop's time, returning early when the stop is requested. */
+    private synchronized void awaitInterval() throws InterruptedException {
+        long deadline = time.millis() + interval.toMillis();
+        while (!stopRequested && time.millis() < deadline) {
+            time.waitOn(this, deadline);
+        }
+    }
+
+    private synchronized boolean stopRequested() {
+        return stopRequested;
+    }
+
+    public synchronized void beginShutdown() {
+        stopRequested = true;
+        notifyAll();
     }
 
     public boolean awaitShutdown(Duration timeout) throws InterruptedException {

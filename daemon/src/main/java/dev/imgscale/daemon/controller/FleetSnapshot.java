@@ -1,5 +1,6 @@
 package dev.imgscale.daemon.controller;
 
+import dev.imgscale.daemon.wire.WorkerState;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -28,7 +29,7 @@ public record FleetSnapshot(Instant now, long visible, long inFlight, List<Worke
         return visible + inFlight;
     }
 
-    public List<WorkerView> in(WorkerPhase phase) {
+    public List<WorkerView> in(WorkerState phase) {
         return workers.stream().filter(w -> w.phase() == phase).toList();
     }
 

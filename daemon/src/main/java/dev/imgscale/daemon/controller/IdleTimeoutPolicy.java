@@ -1,5 +1,6 @@
 package dev.imgscale.daemon.controller;
 
+import dev.imgscale.daemon.wire.WorkerState;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,15 +23,15 @@ public final class IdleTimeoutPolicy implements ScalingPolicy {
         List<String> exit = new ArrayList<>();
         List<String> terminate = new ArrayList<>();
         for (WorkerView w : s.workers()) {
-            boolean idleTooLong = w.phase() == WorkerPhase.IDLE && w.idleSince() != null
+            boolean idleTooLong = w.phase() == WorkerState.POLLING && w.idleSince() != null
                     && Duration.between(w.idleSince(), s.now()).compareTo(IDLE_EXIT) >= 0;
             if (idleTooLong) {
                 exit.add(w.id()); // the worker's own idle exit: it stops, then its instance goes
-            } else if (w.phase() == WorkerPhase.DRAINED || w.phase() == WorkerPhase.LOST) {
+            } else if (w.phase() == WorkerState.STOPPED || w.phase() == WorkerState.LOST) {
                 terminate.add(w.id());
             }
         }
-        int booting = s.in(WorkerPhase.BOOTING).size();
+        int booting = s.in(WorkerState.STARTING).size();
         int room = Math.max(0, s.cap() - (s.count() - terminate.size()));
         int launch = (int) Math.min(room, Math.max(0, s.visible() - booting));
         return new Decision(launch, exit, List.of(), terminate, List.of(),

@@ -1,5 +1,6 @@
 package dev.imgscale.daemon.controller;
 
+import dev.imgscale.daemon.wire.WorkerState;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -71,7 +72,7 @@ public final class TargetTrackingPolicy implements ScalingPolicy {
         List<String> kill = new ArrayList<>();
         List<String> terminate = new ArrayList<>();
         for (WorkerView w : s.workers()) {
-            if (w.phase() == WorkerPhase.DRAINED || w.phase() == WorkerPhase.LOST) {
+            if (w.phase() == WorkerState.STOPPED || w.phase() == WorkerState.LOST) {
                 terminate.add(w.id());
             }
         }

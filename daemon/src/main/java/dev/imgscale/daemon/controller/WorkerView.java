@@ -1,5 +1,6 @@
 package dev.imgscale.daemon.controller;
 
+import dev.imgscale.daemon.wire.WorkerState;
 import java.time.Instant;
 
 /**
@@ -9,5 +10,5 @@ import java.time.Instant;
  * @param launchedAt when the fleet launched it
  * @param idleSince  since when it has held nothing (null while it holds messages or has not reported)
  */
-public record WorkerView(String id, WorkerPhase phase, int inHand, Instant launchedAt, Instant idleSince) {
+public record WorkerView(String id, WorkerState phase, int inHand, Instant launchedAt, Instant idleSince) {
 }

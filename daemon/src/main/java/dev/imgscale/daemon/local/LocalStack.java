@@ -3,6 +3,7 @@ package dev.imgscale.daemon.local;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.imgscale.classifier.concurrent.DaemonThreads;
 import dev.imgscale.daemon.aws.AwsSettings;
 import dev.imgscale.daemon.aws.AwsSettings.Service;
 import java.io.IOException;
@@ -351,9 +352,7 @@ public final class LocalStack implements AutoCloseable {
     }
 
     private static void startThread(Runnable task) {
-        Thread t = new Thread(task, "local-stack-s3-start");
-        t.setDaemon(true);
-        t.start();
+        DaemonThreads.start("local-stack-s3-start", task);
     }
 
     private static void stopQuietly(SQSRestServer server, ActorSystem actorSystem) {

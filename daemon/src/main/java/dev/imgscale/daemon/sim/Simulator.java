@@ -6,6 +6,7 @@ import dev.imgscale.daemon.controller.ScalingPolicy;
 import dev.imgscale.daemon.port.Fleet;
 import dev.imgscale.daemon.port.FleetInstance;
 import dev.imgscale.daemon.port.WorkerBoard;
+import dev.imgscale.daemon.wire.WorkerState;
 import dev.imgscale.daemon.wire.WorkerStatus;
 import dev.imgscale.daemon.port.QueueDepth;
 import java.time.Clock;
@@ -343,8 +344,8 @@ public final class Simulator {
             long t = at(now).toEpochMilli();
             // A noticed worker says it is on its way out (DRAINING, then STOPPED): the controller then counts it
             // as capacity leaving and plans a replacement, as for a drain.
-            reports.put(id, new WorkerStatus(WorkerStatus.VERSION, id, stopped ? WorkerStatus.STOPPED
-                    : noticed ? WorkerStatus.DRAINING : hand.isEmpty() ? "POLLING" : "WORKING",
+            reports.put(id, new WorkerStatus(WorkerStatus.VERSION, id, stopped ? WorkerState.STOPPED
+                    : noticed ? WorkerState.DRAINING : hand.isEmpty() ? WorkerState.POLLING : WorkerState.WORKING,
                     hand.size(), processed, msPerImage, at(startedAt).toEpochMilli(), hand.isEmpty() ? at(idleSince).toEpochMilli() : 0, t));
         }
     }

@@ -18,6 +18,9 @@ public interface Scheduler extends AutoCloseable {
     @Override
     void close();
 
+    /** After {@link #close()}: waits up to {@code timeout} (real time) for a run under way to end; true when none is. */
+    boolean awaitClosed(Duration timeout) throws InterruptedException;
+
     /** A scheduled task. */
     interface Task {
         /** No run starts after this; a run under way goes on. */

@@ -1,21 +1,26 @@
 package dev.imgscale.daemon.time;
 
 import dev.imgscale.classifier.concurrent.DaemonThreads;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
-/** {@link Time#system()}. */
+/** {@link Time#system()}, or {@link Time#of} a clock. */
 final class SystemTime implements Time {
-    static final SystemTime INSTANCE = new SystemTime();
+    static final SystemTime INSTANCE = new SystemTime(null);
 
-    private SystemTime() {
+    /** Null: System.currentTimeMillis(). */
+    private final Clock clock;
+
+    SystemTime(Clock clock) {
+        this.clock = clock;
     }
 
     @Override
     public long millis() {
-        return System.currentTimeMillis();
+        return clock == null ? System.currentTimeMillis() : clock.millis();
     }
 
     @Override
@@ -51,11 +56,16 @@ final class SystemTime implements Time {
             public void close() {
                 executor.shutdownNow();
             }
+
+            @Override
+            public boolean awaitClosed(Duration timeout) throws InterruptedException {
+                return executor.awaitTermination(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            }
         };
     }
 
     @Override
     public String toString() {
-        return "Time.system()";
+        return clock == null ? "Time.system()" : "Time.of(" + clock + ")";
     }
 }

@@ -60,4 +60,12 @@ public interface Time {
     static Time system() {
         return SystemTime.INSTANCE;
     }
+
+    /**
+     * The system's time read from the clock (which must move with the system's, e.g. offset):
+     * millis from the clock, everything else as {@link #system()}.
+     */
+    static Time of(Clock clock) {
+        return clock.equals(Clock.systemUTC()) || clock.equals(Clock.systemDefaultZone()) ? system() : new SystemTime(clock);
+    }
 }

@@ -1,6 +1,7 @@
 package dev.imgscale.daemon.web;
 
 import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.classifier.concurrent.DaemonThreads;
 import dev.imgscale.daemon.wire.ImageNames;
 import dev.imgscale.daemon.client.JobClient;
 import java.time.Clock;
@@ -86,9 +87,7 @@ final class OpenJobs implements AutoCloseable {
         this.client = client;
         this.clock = clock;
         this.rollAfter = rollAfter;
-        this.committer = new Thread(this::run, "imgscale-web-commit");
-        committer.setDaemon(true);
-        committer.start();
+        this.committer = DaemonThreads.start("imgscale-web-commit", this::run);
     }
 
     /** A new job for the page; nothing is written until its first image is committed. */

@@ -1,6 +1,7 @@
 package dev.imgscale.daemon.web;
 
 import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.classifier.concurrent.DaemonThreads;
 import dev.imgscale.daemon.time.Time;
 import dev.imgscale.daemon.wire.ResultRecord;
 import java.time.Duration;
@@ -125,15 +126,8 @@ final class ResultWatcher implements AutoCloseable {
         this.source = source;
         this.openTotals = openTotals;
         this.time = time;
-        this.readers = Executors.newFixedThreadPool(8, r -> {
-            Thread t = new Thread(r, "imgscale-web-read");
-            t.setDaemon(true);
-            return t;
-        });
-        this.loop = threaded ? new Thread(this::run, "imgscale-web-watch") : null;
-        if (loop != null) {
-            loop.setDaemon(true);
-        }
+        this.readers = Executors.newFixedThreadPool(8, DaemonThreads.named("imgscale-web-read"));
+        this.loop = threaded ? DaemonThreads.newThread("imgscale-web-watch", this::run) : null;
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.imgscale.daemon.web;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.classifier.concurrent.DaemonThreads;
 import dev.imgscale.daemon.client.JobClient;
 import dev.imgscale.daemon.stack.StackContext;
 import dev.imgscale.daemon.time.Scheduler;
@@ -69,7 +70,7 @@ public final class WebServer implements AutoCloseable {
         this.openJobs = new OpenJobs(client, clock, options.rollAfter());
         this.watcher = ResultWatcher.start(ResultSource.of(client), job -> openJobs.find(job).map(j -> OptionalInt.of(j.committed()))
                 .orElse(OptionalInt.empty()), time);
-        this.responders = Executors.newFixedThreadPool(4, daemon("imgscale-web-respond"));
+        this.responders = Executors.newFixedThreadPool(4, DaemonThreads.named("imgscale-web-respond"));
         this.gate = new UploadGate(options.uploads(), clock);
         Uploads uploads = new Uploads(options, tempDir, gate, clock);
         this.timers = time.scheduler("imgscale-web-sweep");
@@ -117,14 +118,6 @@ public final class WebServer implements AutoCloseable {
                     + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()) + "); choose another --bind HOST:PORT.", e);
         }
         this.address = (InetSocketAddress) undertow.getListenerInfo().get(0).getAddress();
-    }
-
-    private static java.util.concurrent.ThreadFactory daemon(String name) {
-        return r -> {
-            Thread t = new Thread(r, name);
-            t.setDaemon(true);
-            return t;
-        };
     }
 
     /**

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
  * {@code fleet/workers/<id>.json} in the output bucket.
  *
  * @param id           the instance id the fleet knows it by
- * @param state        STARTING, POLLING, WORKING, DRAINING or STOPPED (the worker loop's state)
+ * @param state        STARTING, POLLING, WORKING, DRAINING or STOPPED (written by name)
  * @param inHand       requests it holds right now
  * @param processed    images it has finished (labelled or failed) since it started
  * @param msPerImage   its recent service time per image (0 until it has worked)
@@ -16,13 +16,11 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
  * @param updatedAt    epoch millis of this report
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record WorkerStatus(int v, String id, String state, int inHand, long processed, double msPerImage, long startedAt,
+public record WorkerStatus(int v, String id, WorkerState state, int inHand, long processed, double msPerImage, long startedAt,
                            long idleSince, long updatedAt) {
     public static final int VERSION = 1;
-    public static final String STOPPED = "STOPPED";
-    public static final String DRAINING = "DRAINING";
 
     public boolean stopped() {
-        return STOPPED.equals(state);
+        return state == WorkerState.STOPPED;
     }
 }

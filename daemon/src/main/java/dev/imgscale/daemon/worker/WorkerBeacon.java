@@ -1,12 +1,12 @@
 package dev.imgscale.daemon.worker;
 
 import dev.imgscale.daemon.port.WorkerBoard;
+import dev.imgscale.daemon.time.Scheduler;
+import dev.imgscale.daemon.time.Time;
+import dev.imgscale.daemon.wire.WorkerState;
 import dev.imgscale.daemon.wire.WorkerStatus;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,27 +24,29 @@ public final class WorkerBeacon implements AutoCloseable {
     private final Worker worker;
     private final WorkerBoard board;
     private final String id;
-    private final Clock clock;
+    private final Time time;
     private final long startedAt;
     private final AtomicBoolean draining = new AtomicBoolean();
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "imgscale-worker-beacon");
-        t.setDaemon(true);
-        return t;
-    });
+    private final Scheduler timer;
 
     public WorkerBeacon(Worker worker, WorkerBoard board, String id, Clock clock) {
+        this(worker, board, id, Time.of(clock));
+    }
+
+    /** A beacon whose reports are stamped, and run, in the given time. */
+    public WorkerBeacon(Worker worker, WorkerBoard board, String id, Time time) {
         this.worker = worker;
         this.board = board;
         this.id = id;
-        this.clock = clock;
-        this.startedAt = clock.millis();
+        this.time = time;
+        this.startedAt = time.millis();
+        this.timer = time.scheduler("imgscale-worker-beacon");
     }
 
     /** Reports once now, then every {@code every}, checking for a drain request each time. */
     public void start(Duration every) {
         report(null);
-        timer.scheduleWithFixedDelay(this::beat, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(this::beat, every, every);
     }
 
     private void beat() {
@@ -61,20 +63,20 @@ public final class WorkerBeacon implements AutoCloseable {
         }
     }
 
-    private void report(String override) {
-        Worker.State state = worker.state();
-        String name = override != null ? override : draining.get() && state != Worker.State.STOPPED ? WorkerStatus.DRAINING : state.name();
-        board.report(new WorkerStatus(WorkerStatus.VERSION, id, name, worker.inHand(), worker.processed(), worker.msPerImage(),
-                startedAt, worker.inHand() == 0 ? Math.max(worker.idleSince(), startedAt) : 0, clock.millis()));
+    private void report(WorkerState override) {
+        WorkerState state = worker.state();
+        WorkerState reported = override != null ? override : draining.get() && state != WorkerState.STOPPED ? WorkerState.DRAINING : state;
+        board.report(new WorkerStatus(WorkerStatus.VERSION, id, reported, worker.inHand(), worker.processed(), worker.msPerImage(),
+                startedAt, worker.inHand() == 0 ? Math.max(worker.idleSince(), startedAt) : 0, time.millis()));
     }
 
     /** Stops reporting; the last report says STOPPED (the worker holds nothing any more). */
     @Override
     public void close() {
-        timer.shutdownNow();
+        timer.close();
         try {
-            timer.awaitTermination(5, TimeUnit.SECONDS);
-            report(WorkerStatus.STOPPED);
+            timer.awaitClosed(Duration.ofSeconds(5));
+            report(WorkerState.STOPPED);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {

@@ -3,6 +3,7 @@ package dev.imgscale.daemon.worker;
 import dev.imgscale.classifier.Classifier;
 import dev.imgscale.classifier.ClassifierOptions;
 import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.classifier.concurrent.DaemonThreads;
 import dev.imgscale.classifier.Labels;
 import dev.imgscale.classifier.assets.AssetResolver;
 import dev.imgscale.classifier.assets.DownloadListener;
@@ -13,11 +14,13 @@ import dev.imgscale.daemon.port.ObjectStore;
 import dev.imgscale.daemon.port.WorkQueue;
 import dev.imgscale.daemon.stack.StackConfig;
 import dev.imgscale.daemon.stack.StackContext;
+import dev.imgscale.daemon.time.Time;
+import dev.imgscale.daemon.wire.WorkerState;
+import dev.imgscale.daemon.worker.stage.ImageClassifier;
 import java.lang.management.ManagementFactory;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
 import java.nio.file.Path;
@@ -45,8 +48,8 @@ public final class WorkerRuntime implements AutoCloseable {
 
     /**
      * Images per forward pass by default: one poll's worth (ten), so that a batch goes through the
-     * engine in one call. Larger passes would gain little (ResNet-50 on ONNX Runtime: 39 ms per image
-     * at batch 1, 38 at batch 8 on the development machine) and would need more than one poll.
+     * engine in one call. Larger passes would gain little (the time per image hardly falls past a
+     * few images per pass; see docs/benchmarks.md) and would need more than one poll.
      */
     public static final int DEFAULT_BATCH_SIZE = WorkerOptions.MAX_MESSAGES;
 
@@ -106,7 +109,14 @@ public final class WorkerRuntime implements AutoCloseable {
      */
     public static WorkerRuntime open(StackContext stack, Map<String, String> env, Settings settings,
                                      DownloadListener listener) {
+        return open(stack, env, settings, listener, Time.system());
+    }
+
+    /** {@link #open(StackContext, Map, Settings, DownloadListener)}, the worker running in the given time. */
+    public static WorkerRuntime open(StackContext stack, Map<String, String> env, Settings settings,
+                                     DownloadListener listener, Time time) {
         Objects.requireNonNull(stack, "stack");
+        Objects.requireNonNull(time, "time");
         StackConfig config = stack.config();
         Objects.requireNonNull(settings, "settings");
         long opening = System.currentTimeMillis();
@@ -122,9 +132,7 @@ public final class WorkerRuntime implements AutoCloseable {
         if (labelFile.isPresent()) {
             early = new FutureTask<>(() -> Classifier.open(model, modelFile.get(), Labels.load(model.labels(), labelFile.get()),
                     classifierOptions));
-            Thread loader = new Thread(early, "imgscale-model-load");
-            loader.setDaemon(true);
-            loader.start();
+            DaemonThreads.start("imgscale-model-load", early);
         }
         WorkQueue requests;
         WorkQueue results;
@@ -150,7 +158,7 @@ public final class WorkerRuntime implements AutoCloseable {
         Classifier classifier = early != null ? join(early)
                 : Classifier.open(model, resolver, classifierOptions, listener == null ? DownloadListener.NONE : listener);
         long loaded = System.currentTimeMillis();
-        Worker worker = new Worker(classifier, requests, results, input, output, Clock.systemUTC(), options);
+        Worker worker = new Worker(ImageClassifier.of(classifier), requests, results, input, output, time, options);
         logReady(worker, opening, queuesOpen, loaded, early != null);
         return new WorkerRuntime(classifier, worker);
     }
@@ -188,15 +196,13 @@ public final class WorkerRuntime implements AutoCloseable {
 
     /** Frees a model that was loading for a worker that will not run, once it has loaded. */
     private static void closeWhenLoaded(FutureTask<Classifier> task) {
-        Thread closer = new Thread(() -> {
+        DaemonThreads.start("imgscale-model-close", () -> {
             try {
                 task.get().close();
             } catch (InterruptedException | ExecutionException | RuntimeException e) {
                 // it failed to load: nothing to free
             }
-        }, "imgscale-model-close");
-        closer.setDaemon(true);
-        closer.start();
+        });
     }
 
     /**
@@ -301,8 +307,8 @@ public final class WorkerRuntime implements AutoCloseable {
     /** Stops the worker if it runs (finishing its batch), then frees the model. */
     @Override
     public void close() {
-        Worker.State state = worker.state();
-        if (state != Worker.State.STARTING && state != Worker.State.STOPPED) {
+        WorkerState state = worker.state();
+        if (state != WorkerState.STARTING && state != WorkerState.STOPPED) {
             worker.beginShutdown();
             try {
                 if (!worker.awaitShutdown(Duration.ofMinutes(2))) {

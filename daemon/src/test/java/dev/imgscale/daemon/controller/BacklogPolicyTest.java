@@ -3,6 +3,7 @@ package dev.imgscale.daemon.controller;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.imgscale.daemon.wire.WorkerState;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -17,15 +18,15 @@ class BacklogPolicyTest {
         return new FleetSnapshot(NOW, visible, inFlight, workers, Duration.ofMillis(300), Duration.ofSeconds(25), arrivalRate, arrivalRate, Duration.ZERO, cap);
     }
 
-    static WorkerView worker(String id, WorkerPhase phase, int inHand, int launchedSecondsAgo, Integer idleSecondsAgo) {
+    static WorkerView worker(String id, WorkerState phase, int inHand, int launchedSecondsAgo, Integer idleSecondsAgo) {
         return new WorkerView(id, phase, inHand, NOW.minusSeconds(launchedSecondsAgo),
                 idleSecondsAgo == null ? null : NOW.minusSeconds(idleSecondsAgo));
     }
 
-    static List<WorkerView> many(int n, WorkerPhase phase, int inHand) {
+    static List<WorkerView> many(int n, WorkerState phase, int inHand) {
         List<WorkerView> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            out.add(worker("w" + i, phase, inHand, 120, phase == WorkerPhase.IDLE ? 30 : null));
+            out.add(worker("w" + i, phase, inHand, 120, phase == WorkerState.POLLING ? 30 : null));
         }
         return out;
     }
@@ -36,7 +37,7 @@ class BacklogPolicyTest {
         assertEquals(19, d.launch(), d.reason());
         Decision small = policy.decide(snapshot(416, 0, List.of(), 0, 4));
         assertEquals(4, small.launch(), small.reason());
-        Decision nearCap = policy.decide(snapshot(5000, 0, many(18, WorkerPhase.BUSY, 10), 0, 19));
+        Decision nearCap = policy.decide(snapshot(5000, 0, many(18, WorkerState.WORKING, 10), 0, 19));
         assertEquals(1, nearCap.launch(), nearCap.reason());
     }
 
@@ -49,13 +50,13 @@ class BacklogPolicyTest {
 
     @Test
     void should_not_launch_when_the_running_workers_finish_before_a_new_one_could_boot() {
-        Decision d = policy.decide(snapshot(20, 30, many(3, WorkerPhase.BUSY, 10), 0, 19));
+        Decision d = policy.decide(snapshot(20, 30, many(3, WorkerState.WORKING, 10), 0, 19));
         assertEquals(0, d.launch(), d.reason());
     }
 
     @Test
     void should_bring_back_draining_workers_before_launching_new_ones() {
-        List<WorkerView> workers = List.of(worker("a", WorkerPhase.DRAINING, 0, 100, null), worker("b", WorkerPhase.DRAINING, 2, 100, null));
+        List<WorkerView> workers = List.of(worker("a", WorkerState.DRAINING, 0, 100, null), worker("b", WorkerState.DRAINING, 2, 100, null));
         Decision d = policy.decide(snapshot(200, 0, workers, 0, 19));
         assertEquals(List.of("a", "b"), d.cancelDrain(), d.reason());
         assertEquals(0, d.launch(), "two drained-back workers finish 200 images in 30 s: " + d.reason());
@@ -63,9 +64,9 @@ class BacklogPolicyTest {
 
     @Test
     void should_drain_idle_workers_once_the_queue_is_empty_and_terminate_only_drained_or_lost_ones() {
-        List<WorkerView> workers = new ArrayList<>(many(3, WorkerPhase.IDLE, 0));
-        workers.add(worker("done", WorkerPhase.DRAINED, 0, 200, null));
-        workers.add(worker("gone", WorkerPhase.LOST, 4, 200, null));
+        List<WorkerView> workers = new ArrayList<>(many(3, WorkerState.POLLING, 0));
+        workers.add(worker("done", WorkerState.STOPPED, 0, 200, null));
+        workers.add(worker("gone", WorkerState.LOST, 4, 200, null));
         Decision d = policy.decide(snapshot(0, 0, workers, 0, 19));
         assertEquals(List.of("w0", "w1", "w2").size(), d.drain().size(), d.reason());
         assertEquals(List.of("done", "gone"), d.terminate(), d.reason());
@@ -74,7 +75,7 @@ class BacklogPolicyTest {
 
     @Test
     void should_never_drain_or_terminate_a_busy_worker() {
-        List<WorkerView> workers = new ArrayList<>(many(5, WorkerPhase.BUSY, 3));
+        List<WorkerView> workers = new ArrayList<>(many(5, WorkerState.WORKING, 3));
         for (long backlog : new long[] {0, 1, 15, 1000}) {
             Decision d = policy.decide(snapshot(0, backlog, workers, 0, 19));
             assertTrue(d.drain().isEmpty() && d.terminate().isEmpty() && d.kill().isEmpty(), d.toString());
@@ -84,16 +85,16 @@ class BacklogPolicyTest {
     @Test
     void should_keep_the_workers_a_steady_stream_needs_through_a_momentarily_empty_queue() {
         // 5 images/s at 0.3 s each needs 2 workers; they were idle a fraction of a second ago
-        List<WorkerView> workers = List.of(worker("a", WorkerPhase.IDLE, 0, 300, 0), worker("b", WorkerPhase.IDLE, 0, 300, 0));
+        List<WorkerView> workers = List.of(worker("a", WorkerState.POLLING, 0, 300, 0), worker("b", WorkerState.POLLING, 0, 300, 0));
         Decision d = policy.decide(snapshot(0, 0, workers, 5.0, 19));
         assertTrue(d.drain().isEmpty() && d.terminate().isEmpty(), d.reason());
     }
 
     @Test
     void should_drain_the_idle_surplus_only_after_it_has_been_idle_a_while() {
-        List<WorkerView> workers = new ArrayList<>(many(2, WorkerPhase.BUSY, 5));
-        workers.add(worker("fresh", WorkerPhase.IDLE, 0, 300, 1));
-        workers.add(worker("stale", WorkerPhase.IDLE, 0, 300, 60));
+        List<WorkerView> workers = new ArrayList<>(many(2, WorkerState.WORKING, 5));
+        workers.add(worker("fresh", WorkerState.POLLING, 0, 300, 1));
+        workers.add(worker("stale", WorkerState.POLLING, 0, 300, 60));
         Decision d = policy.decide(snapshot(0, 10, workers, 0, 19));
         assertEquals(List.of("stale"), d.drain(), d.reason());
     }
@@ -101,14 +102,14 @@ class BacklogPolicyTest {
     @Test
     void should_drain_every_worker_once_all_have_idled_a_few_gaps_after_a_burst() {
         // 10 images/s were being finished; everyone idle for 2 s is 20 gaps: the work is over
-        List<WorkerView> workers = List.of(worker("a", WorkerPhase.IDLE, 0, 300, 2), worker("b", WorkerPhase.IDLE, 0, 300, 2));
+        List<WorkerView> workers = List.of(worker("a", WorkerState.POLLING, 0, 300, 2), worker("b", WorkerState.POLLING, 0, 300, 2));
         FleetSnapshot s = new FleetSnapshot(NOW, 0, 0, workers, Duration.ofMillis(300), Duration.ofSeconds(25), 0, 10.0, Duration.ZERO, 19);
         assertEquals(2, policy.decide(s).drain().size(), policy.decide(s).reason());
     }
 
     @Test
     void should_decide_the_same_for_the_same_snapshot() {
-        FleetSnapshot s = snapshot(300, 20, many(4, WorkerPhase.BUSY, 5), 3.0, 19);
+        FleetSnapshot s = snapshot(300, 20, many(4, WorkerState.WORKING, 5), 3.0, 19);
         assertEquals(policy.decide(s), BacklogPolicy.defaults().decide(s));
     }
 }

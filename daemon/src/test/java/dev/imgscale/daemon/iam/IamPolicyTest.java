@@ -77,7 +77,8 @@ class IamPolicyTest {
      * ({@code stack/StackOpener#open}). Everything reachable from the entries counts.
      *
      * <ul>
-     *   <li>worker (the instance profile of every worker): the worker loop and its runtime, which open
+     *   <li>worker (the instance profile of every worker): the worker loop, its stages (run on threads
+     *       of their own, so named here: a thread's start is not followed) and its runtime, which open
      *       the queues and buckets ({@code aws/SqsWorkQueue}, {@code aws/S3ObjectStore}) and report to
      *       the board ({@code port/ObjectStoreWorkerBoard}); plus what {@code cli}'s WorkerCommand
      *       wires in: opening the stack from {@code --config ssm:/imgscale/<stack>}, which reads SSM
@@ -98,6 +99,7 @@ class IamPolicyTest {
     static final List<Role> ROLES = List.of(
             new Role("worker", "worker-policy.json", List.of(
                     "worker/",
+                    "worker/stage/",
                     "stack/StackOpener#open")),
             new Role("controller", "controller-policy.json", List.of(
                     "controller/",

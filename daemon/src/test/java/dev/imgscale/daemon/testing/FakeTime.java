@@ -50,9 +50,10 @@ public final class FakeTime implements Time {
         return now;
     }
 
+    /** Starts at one second, not zero: code may take a zero reading for "not yet". */
     @Override
     public long nanos() {
-        return (now - startMillis) * 1_000_000L;
+        return (now - startMillis + 1000) * 1_000_000L;
     }
 
     /** The time as an instant. */
@@ -282,6 +283,12 @@ public final class FakeTime implements Time {
                 mine.forEach(Scheduled::cancel);
                 tasks.removeIf(t -> t.cancelled);
             }
+        }
+
+        /** Tasks run on the advancing thread: none is under way from the closing thread's point of view once advance returns. */
+        @Override
+        public boolean awaitClosed(Duration timeout) {
+            return true;
         }
     }
 }

@@ -15,7 +15,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The twin keeps the contract S3ObjectStoreTest checks on S3ObjectStore. */
+/** The twin keeps the contract S3ObjectStoreIT checks on S3ObjectStore. */
 class InMemoryObjectStoreTest {
     final InMemoryObjectStore store = new InMemoryObjectStore("bucket");
 

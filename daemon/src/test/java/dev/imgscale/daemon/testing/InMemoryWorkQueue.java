@@ -215,7 +215,7 @@ public final class InMemoryWorkQueue implements WorkQueue {
             fault(Op.DELETE, handles(messages));
             deleteCalls += calls(messages.size());
             for (QueueMessage q : messages) {
-                if (q.receiptHandle() == null || !q.receiptHandle().startsWith(q.id() + "#") || !q.id().startsWith(name + "-")) {
+                if (q.receiptHandle() == null || !q.receiptHandle().startsWith(q.id() + "#")) {
                     failures.add("ReceiptHandleIsInvalid: The input receipt handle \"" + q.receiptHandle() + "\" is not a valid receipt handle.");
                     continue;
                 }

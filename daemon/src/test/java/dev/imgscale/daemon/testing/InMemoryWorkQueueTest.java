@@ -15,7 +15,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
-/** The twin keeps the contract SqsWorkQueueTest checks on SQS, in fake time. */
+/** The twin keeps the contract SqsWorkQueueIT checks on SQS, in fake time. */
 class InMemoryWorkQueueTest {
     final FakeTime time = new FakeTime();
     final InMemoryWorkQueue queue = new InMemoryWorkQueue("queue", time);
@@ -147,6 +147,8 @@ class InMemoryWorkQueueTest {
         List<QueueMessage> dead = dlq.receive(10, Duration.ZERO, Duration.ofSeconds(1));
         assertEquals(List.of("poison"), dead.stream().map(QueueMessage::body).toList());
         assertEquals(3, dead.get(0).receiveCount(), "the receive count goes on in the dead-letter queue");
+        dlq.delete(dead);
+        assertEquals(new QueueDepth(0, 0, 0), dlq.depth());
     }
 
     @Test

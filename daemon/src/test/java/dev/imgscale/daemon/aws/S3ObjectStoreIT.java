@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The S3 adapter against the embedded S3Proxy, through the SDK client {@link AwsClients} builds. */
-class S3ObjectStoreTest {
+class S3ObjectStoreIT {
     @TempDir
     static Path dataDir;
 

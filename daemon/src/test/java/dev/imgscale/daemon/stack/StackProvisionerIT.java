@@ -38,7 +38,7 @@ import software.amazon.awssdk.services.sqs.model.QueueDoesNotExistException;
  * what init creates, that running it again changes nothing, that it converges changed settings, and
  * that destroy removes everything. Each test works on a stack of its own.
  */
-class StackProvisionerTest {
+class StackProvisionerIT {
 
     @TempDir
     static Path dataDir;

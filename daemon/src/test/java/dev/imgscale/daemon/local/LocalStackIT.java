@@ -48,7 +48,7 @@ import software.amazon.awssdk.services.sqs.model.SendMessageBatchResponse;
  * The local stack answers the S3 and SQS calls imgscale makes, through the same SDK clients
  * {@link AwsClients} builds for AWS.
  */
-class LocalStackTest {
+class LocalStackIT {
 
     @TempDir static Path dataDir;
 

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The SQS adapter against the embedded ElasticMQ, through the SDK client {@link AwsClients} builds. */
-class SqsWorkQueueTest {
+class SqsWorkQueueIT {
     @TempDir
     static Path dataDir;
 

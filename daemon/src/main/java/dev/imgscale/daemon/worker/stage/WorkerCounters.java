@@ -1,0 +1,146 @@
+package dev.imgscale.daemon.worker.stage;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** What the worker has done, counted per batch, with the batch and totals lines of its log. */
+public final class WorkerCounters {
+    /** How often the totals line is logged. */
+    public static final Duration TOTALS_EVERY = Duration.ofMinutes(1);
+
+    private final boolean decodeAhead;
+    private final AtomicLong processed = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+    private final AtomicLong batches = new AtomicLong();
+    private final AtomicLong received = new AtomicLong();
+    private final AtomicLong left = new AtomicLong();
+    private final AtomicLong cancelled = new AtomicLong();
+    private final AtomicLong busyNanos = new AtomicLong();
+    private volatile double msPerImage;
+    /** Time.nanos() when the finish stage last finished a batch, 0 before the first. */
+    private volatile long lastFinishNanos;
+    private long reportedProcessed;
+
+    /** @param decodeAhead whether the receive stage decodes (the batch line then names the steps so) */
+    public WorkerCounters(boolean decodeAhead) {
+        this.decodeAhead = decodeAhead;
+    }
+
+    void received(int n) {
+        received.addAndGet(n);
+    }
+
+    /** A batch left whole: its requests come back. */
+    void abandoned(int n) {
+        left.addAndGet(n);
+        batches.incrementAndGet();
+    }
+
+    /** Counts a finished batch and logs its line: what became of its requests and where the time went. */
+    void account(Batch batch) {
+        List<Item> items = batch.items;
+        int ok = 0;
+        int errors = 0;
+        int leaving = 0;
+        int dropped = 0;
+        String firstLeave = null;
+        for (Item item : items) {
+            switch (item.disposition) {
+                case RESULT -> {
+                    if (item.error == null) {
+                        ok++;
+                    } else {
+                        errors++;
+                        WorkerLog.LOG.debug("{}/{}: {} ({})", item.job, item.name, item.error, item.errorMessage);
+                    }
+                }
+                case CANCELLED -> dropped++;
+                default -> {
+                    leaving++;
+                    if (firstLeave == null) {
+                        firstLeave = (item.name == null ? item.message.id() : item.name) + ": " + item.leaveReason;
+                    }
+                }
+            }
+        }
+        processed.addAndGet(ok + errors);
+        failed.addAndGet(errors);
+        left.addAndGet(leaving);
+        cancelled.addAndGet(dropped);
+        long n = batches.incrementAndGet();
+        // What the pipeline delivers: the time since the previous batch left it, or since this one
+        // came in if the worker was idle in between. Summed, it is the time the worker was busy.
+        long previous = lastFinishNanos;
+        long delivered = batch.deletedNanos - Math.max(previous, batch.receivedNanos);
+        lastFinishNanos = batch.deletedNanos;
+        busyNanos.addAndGet(delivered);
+        double perImage = delivered / 1e6 / items.size();
+        msPerImage = msPerImage == 0 ? perImage : 0.7 * msPerImage + 0.3 * perImage;
+        double latency = (batch.deletedNanos - batch.receivedNanos) / 1e6;
+        WorkerLog.LOG.info(String.format(Locale.ROOT, "Batch %d: %d images, %.1f images/s (%.0f ms since the last batch, %.0f ms in hand;"
+                        + " %d labelled, %d errors, %d left, %d dropped; %s %.0f ms, wait %.0f ms, %sinfer %.0f ms, wait %.0f ms,"
+                        + " store %.0f ms, publish %.0f ms, delete %.0f ms)",
+                n, items.size(), items.size() * 1e9 / Math.max(delivered, 1), delivered / 1e6, latency, ok, errors, leaving, dropped,
+                decodeAhead ? "fetch+decode" : "fetch", ms(batch.receivedNanos, batch.preparedNanos),
+                ms(batch.preparedNanos, batch.classifyNanos),
+                decodeAhead ? "" : String.format(Locale.ROOT, "decode %.0f ms, ", ms(batch.classifyNanos, batch.decodedNanos)),
+                ms(batch.decodedNanos, batch.classifiedNanos), ms(batch.classifiedNanos, batch.finishNanos),
+                ms(batch.finishNanos, batch.storedNanos), ms(batch.storedNanos, batch.announcedNanos),
+                ms(batch.announcedNanos, batch.deletedNanos)));
+        if (leaving > 0) {
+            WorkerLog.LOG.warn("Left {} request(s) to come back after the visibility timeout, e.g. {}", leaving, firstLeave);
+        }
+    }
+
+    private static double ms(long from, long to) {
+        return from == 0 || to == 0 ? 0 : (to - from) / 1e6;
+    }
+
+    /** Logs the totals line: everything so far, the last minute, and the rate while busy. */
+    public synchronized void logTotals() {
+        long now = processed.get();
+        long lastMinute = now - reportedProcessed;
+        reportedProcessed = now;
+        double busySeconds = busyNanos.get() / 1e9;
+        WorkerLog.LOG.info(String.format("Totals: %d images (%d errors) in %d batches; %d in the last minute (%.1f images/s);"
+                        + " %.1f images/s while busy", now, failed.get(), batches.get(), lastMinute,
+                lastMinute / (double) TOTALS_EVERY.toSeconds(), busySeconds > 0 ? now / busySeconds : 0.0));
+    }
+
+    /** Requests finished with a result (labels or an error), written and published. */
+    public long processed() {
+        return processed.get();
+    }
+
+    /** Of the processed requests, those whose result is an error. */
+    public long failed() {
+        return failed.get();
+    }
+
+    /** Batches finished (or left whole). */
+    public long batches() {
+        return batches.get();
+    }
+
+    /** Requests received, each delivery counted. */
+    public long received() {
+        return received.get();
+    }
+
+    /** Receives that ended without deleting the request, which will come back (or go to the dead-letter queue). */
+    public long left() {
+        return left.get();
+    }
+
+    /** Requests deleted without a result because their job no longer exists. */
+    public long cancelled() {
+        return cancelled.get();
+    }
+
+    /** Recent wall time per image as the pipeline delivers them, smoothed; 0 until the first batch. */
+    public double msPerImage() {
+        return msPerImage;
+    }
+}

@@ -1,0 +1,41 @@
+package dev.imgscale.daemon.worker.stage;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.imgscale.daemon.wire.ImageRequest;
+import dev.imgscale.daemon.wire.Json;
+import org.junit.jupiter.api.Test;
+
+class RequestParserTest {
+    static final String JOB = "20260101-000000-abcd";
+
+    @Test
+    void should_read_a_request() {
+        ImageRequest r = ImageRequest.of(JOB, "dir/cat.jpg", 42);
+        assertEquals(new RequestParser.Valid(r), RequestParser.parse(Json.write(r)));
+    }
+
+    @Test
+    void should_answer_a_request_of_a_known_job_and_image_that_is_otherwise_unreadable() {
+        RequestParser.Parsed p = RequestParser.parse("{\"v\":1,\"job\":\"" + JOB + "\",\"name\":\"odd.jpg\",\"sentAt\":\"yesterday\"}");
+        RequestParser.Malformed m = assertInstanceOf(RequestParser.Malformed.class, p);
+        assertEquals(JOB, m.job());
+        assertEquals("odd.jpg", m.name());
+
+        RequestParser.Malformed v = assertInstanceOf(RequestParser.Malformed.class,
+                RequestParser.parse("{\"v\":2,\"job\":\"" + JOB + "\",\"name\":\"a.jpg\",\"sentAt\":1}"));
+        assertEquals("request version 2 (this worker reads version 1)", v.reason());
+    }
+
+    @Test
+    void should_leave_what_is_not_an_imgscale_request_or_would_make_a_key_outside_its_job() {
+        assertInstanceOf(RequestParser.Foreign.class, RequestParser.parse("this is not a request"));
+        assertInstanceOf(RequestParser.Foreign.class, RequestParser.parse("{\"v\":1,\"job\":\"../etc\",\"name\":\"a.jpg\",\"sentAt\":1}"));
+        RequestParser.Foreign f = assertInstanceOf(RequestParser.Foreign.class,
+                RequestParser.parse("{\"v\":1,\"job\":\"" + JOB + "\",\"name\":\"../../x\",\"sentAt\":1}"));
+        assertTrue(f.reason().contains("cannot be used in a key"), f.reason());
+        assertInstanceOf(RequestParser.Foreign.class, RequestParser.parse("{\"v\":1,\"job\":\"" + JOB + "\",\"name\":\"\",\"sentAt\":1}"));
+    }
+}
