@@ -1,6 +1,8 @@
 package dev.imgscale.daemon.aws;
 
 import dev.imgscale.daemon.wire.Keys;
+import dev.imgscale.daemon.port.ObjectOutput;
+import dev.imgscale.daemon.port.ObjectRangeException;
 import dev.imgscale.daemon.port.ObjectTooLargeException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -42,9 +44,20 @@ public final class S3ObjectStore implements ObjectStore {
     private final S3Client s3;
     private final String bucket;
 
+    private final int partSize;
+
     public S3ObjectStore(S3Client s3, String bucket) {
+        this(s3, bucket, S3ObjectOutput.PART_SIZE);
+    }
+
+    /** With another multipart part size for {@link #openWrite} (at least 5 MiB, on S3 and on the local stack). */
+    public S3ObjectStore(S3Client s3, String bucket, int partSize) {
         this.s3 = Objects.requireNonNull(s3, "s3");
         this.bucket = Objects.requireNonNull(bucket, "bucket");
+        if (partSize < 1) {
+            throw new IllegalArgumentException("part size must be positive: " + partSize);
+        }
+        this.partSize = partSize;
     }
 
     @Override
@@ -104,6 +117,42 @@ public final class S3ObjectStore implements ObjectStore {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + key + " from bucket " + bucket, e);
         }
+    }
+
+    @Override
+    public Optional<byte[]> getRange(String key, long offset, long length, long maxBytes) {
+        if (offset < 0 || length <= 0) {
+            throw new IllegalArgumentException("not a byte range of " + key + ": offset " + offset + ", length " + length);
+        }
+        if (length > maxBytes) {
+            throw new ObjectTooLargeException(key + " at " + offset, length, maxBytes);
+        }
+        String range = "bytes=" + offset + "-" + (offset + length - 1);
+        try (ResponseInputStream<GetObjectResponse> in = s3.getObject(b -> b.bucket(bucket).key(key).range(range))) {
+            byte[] bytes = in.readNBytes((int) length);
+            if (bytes.length < length) {
+                throw new ObjectRangeException(key + " in bucket " + bucket + " ends before bytes " + offset + "-" + (offset + length - 1)
+                        + " (" + bytes.length + " of " + length + " bytes there)");
+            }
+            return Optional.of(bytes);
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (NoSuchBucketException e) {
+            throw missingBucket(e);
+        } catch (S3Exception e) {
+            if (e.statusCode() == 416) {
+                throw new ObjectRangeException(key + " in bucket " + bucket + " ends before byte " + offset);
+            }
+            throw e;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + key + " from bucket " + bucket, e);
+        }
+    }
+
+    @Override
+    public ObjectOutput openWrite(String key, String contentType) {
+        checkKey(key);
+        return new S3ObjectOutput(s3, bucket, key, contentType, partSize);
     }
 
     @Override

@@ -28,6 +28,28 @@ public interface ObjectStore {
      */
     Optional<byte[]> get(String key, long maxBytes);
 
+    /**
+     * Bytes {@code [offset, offset + length)} of the object, read with one ranged request, or empty
+     * when there is no such object. A range over {@code maxBytes} is not read at all.
+     *
+     * @throws ObjectTooLargeException when {@code length} is over {@code maxBytes}
+     * @throws IllegalArgumentException when the range is negative or empty
+     * @throws ObjectRangeException when the object ends before the range does
+     */
+    default Optional<byte[]> getRange(String key, long offset, long length, long maxBytes) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not read ranges");
+    }
+
+    /**
+     * A stream that stores what is written to it as the object {@code key} when it is closed,
+     * holding at most one part in memory (a multipart upload once it outgrows one part). Until
+     * {@link ObjectOutput#close()} returns, nothing is visible under the key; {@link
+     * ObjectOutput#abort()} leaves nothing behind.
+     */
+    default ObjectOutput openWrite(String key, String contentType) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not stream writes");
+    }
+
     boolean exists(String key);
 
     /** Every key under the prefix, in key order. */
