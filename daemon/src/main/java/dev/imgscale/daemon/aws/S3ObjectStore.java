@@ -5,6 +5,7 @@ import dev.imgscale.daemon.port.ObjectOutput;
 import dev.imgscale.daemon.port.ObjectRangeException;
 import dev.imgscale.daemon.port.ObjectTooLargeException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
@@ -19,6 +20,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.stream.Stream;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.Delete;
@@ -190,6 +192,25 @@ public final class S3ObjectStore implements ObjectStore {
         // (for the keys imgscale writes, String order and byte order coincide outside surrogates).
         keys.sort(null);
         return keys;
+    }
+
+    @Override
+    public Stream<String> keys(String prefix) {
+        // the paginator fetches the next page only when the stream reaches it
+        return s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents().stream()
+                .map(S3Object::key)
+                .filter(k -> !Keys.isFolderMarker(k));
+    }
+
+    @Override
+    public Optional<InputStream> openRead(String key) {
+        try {
+            return Optional.of(s3.getObject(b -> b.bucket(bucket).key(key)));
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (NoSuchBucketException e) {
+            throw missingBucket(e);
+        }
     }
 
     @Override

@@ -1,9 +1,11 @@
 package dev.imgscale.daemon.port;
 
+import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * One bucket of objects (S3 in production, S3 on an embedded S3Proxy locally). Implementations
@@ -54,6 +56,19 @@ public interface ObjectStore {
 
     /** Every key under the prefix, in key order. */
     List<String> list(String prefix);
+
+    /**
+     * The keys under the prefix in S3's order, read page by page as the stream is consumed: a
+     * listing of millions of keys never sits in memory. Close the stream when done early.
+     */
+    default Stream<String> keys(String prefix) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not stream listings");
+    }
+
+    /** The object's bytes as a stream (close it), or empty when there is no such object. */
+    default Optional<InputStream> openRead(String key) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not stream reads");
+    }
 
     /** Deletes the keys that exist (missing keys are not an error). */
     void delete(Collection<String> keys);

@@ -35,7 +35,8 @@ import org.junit.jupiter.api.Test;
  *
  * <p>The layers, lowest first: {@code wire} (the formats stored and sent), {@code cost} (request
  * counts and their prices) and {@code port} (the
- * interfaces of the outside world); {@code shard} (tar shards over the object store port); {@code aws}, the production adapters, which never know the
+ * interfaces of the outside world); {@code shard} (tar shards) and {@code source} (images in place),
+ * both over the object store port; {@code aws}, the production adapters, which never know the
  * development stack; {@code local}, the adapters of the one-machine stack; {@code stack}, which
  * chooses between them; and the applications on top.
  */
@@ -47,14 +48,15 @@ class PackageRulesTest {
             Map.entry("cost", Set.of()),
             Map.entry("port", Set.of("wire")),
             Map.entry("shard", Set.of("port", "wire")),
+            Map.entry("source", Set.of("port", "wire")),
             Map.entry("aws", Set.of("cost", "port", "wire")),
             Map.entry("local", Set.of("aws", "cost", "port", "wire")),
             Map.entry("stack", Set.of("aws", "cost", "local", "port", "wire")),
-            Map.entry("worker", Set.of("cost", "shard", "stack", "port", "wire")),
+            Map.entry("worker", Set.of("cost", "shard", "source", "stack", "port", "wire")),
             Map.entry("controller", Set.of("port", "wire")),
             Map.entry("sim", Set.of("controller", "cost", "port", "wire")),
-            Map.entry("client", Set.of("cost", "shard", "stack", "port", "wire")),
-            Map.entry("web", Set.of("client", "cost", "shard", "stack", "port", "wire")));
+            Map.entry("client", Set.of("cost", "shard", "source", "stack", "port", "wire")),
+            Map.entry("web", Set.of("client", "cost", "shard", "source", "stack", "port", "wire")));
 
     @Test
     void should_only_depend_on_the_packages_the_layers_allow() throws IOException {
