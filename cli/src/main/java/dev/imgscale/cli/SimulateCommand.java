@@ -56,6 +56,11 @@ final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--price", defaultValue = "0.0832", paramLabel = "USD", description = "Hourly instance price in USD (default: ${DEFAULT-VALUE}, a t3.large on demand in us-east-1).")
     double price;
 
+    @Option(names = "--request-cost", defaultValue = "12.70", paramLabel = "USD",
+            description = {"S3 and SQS requests per million images, added to the cost (default: ${DEFAULT-VALUE}, measured for today's",
+                "upload, worker and results at us-east-1 list prices; see docs/data-plane.md). 0 leaves requests out."})
+    double requestCost;
+
     @Option(names = "--svg", defaultValue = "simulate.svg", paramLabel = "FILE", description = "Where to write the timeline (default: ${DEFAULT-VALUE}).")
     Path svg;
 
@@ -63,9 +68,13 @@ final class SimulateCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         Trace t = Trace.parse(trace);
+        if (!(requestCost >= 0)) {
+            throw new ImgscaleException("--request-cost must be 0 or more (USD per million images).");
+        }
         Simulator.Settings settings = new Simulator.Settings(duration(boot, "--boot"), duration(service, "--service"), max, price,
-                Duration.ofSeconds(60), seed, Duration.ofSeconds(2));
-        out.printf(Locale.ROOT, "trace %s; boot %s, service %s per image, cap %d, $%.4f/h, seed %d%n", t, boot, service, max, price, seed);
+                Duration.ofSeconds(60), seed, Duration.ofSeconds(2), requestCost / 1_000_000);
+        out.printf(Locale.ROOT, "trace %s; boot %s, service %s per image, cap %d, $%.4f/h, requests $%.2f per million images, seed %d%n", t,
+                boot, service, max, price, requestCost, seed);
         out.println(SimulationResult.header());
         List<SimulationResult> results = new ArrayList<>();
         for (String name : Policies.names(policy)) {

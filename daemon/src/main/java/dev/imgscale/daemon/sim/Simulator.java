@@ -40,9 +40,23 @@ public final class Simulator {
      * @param cap               the most workers
      * @param pricePerHour      what one instance costs an hour (billed per second, 60 s minimum)
      * @param visibilityTimeout how long a request held by a terminated worker stays invisible
+     * @param requestDollarsPerImage what the S3 and SQS requests of one image cost (measured with
+     *     {@code imgscale requests}; see docs/data-plane.md), added to the cost per finished image
      */
     public record Settings(Duration boot, Duration service, int cap, double pricePerHour, Duration visibilityTimeout, long seed,
-                           Duration controllerInterval) {
+                           Duration controllerInterval, double requestDollarsPerImage) {
+        public Settings {
+            if (!(requestDollarsPerImage >= 0)) {
+                throw new IllegalArgumentException("request cost per image must be 0 or more: " + requestDollarsPerImage);
+            }
+        }
+
+        /** Without request costs (instances only). */
+        public Settings(Duration boot, Duration service, int cap, double pricePerHour, Duration visibilityTimeout, long seed,
+                        Duration controllerInterval) {
+            this(boot, service, cap, pricePerHour, visibilityTimeout, seed, controllerInterval, 0);
+        }
+
         public static Settings defaults() {
             return new Settings(Duration.ofSeconds(25), Duration.ofMillis(300), 19, 0.0832, Duration.ofSeconds(60), 1,
                     Duration.ofSeconds(2));
