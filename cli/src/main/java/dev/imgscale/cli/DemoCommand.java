@@ -144,7 +144,9 @@ final class DemoCommand implements Callable<Integer> {
                     sampler.peak.get(), sampler.workerSeconds(), zero);
             // this process's requests since init (upload, follow, controller) and the workers'
             RequestCounts sent = clients.requests().snapshot().minus(afterInit).plus(RequestLog.total(requestLog));
-            err.println("imgscale demo: " + new RequestCostReport(sent, RequestPrices.US_EAST_1, outcome.total()).oneLine());
+            // fixed costs (the controller's polls, the workers' status reports) weigh heavily in a small demo
+            err.println("imgscale demo: " + new RequestCostReport(sent, RequestPrices.US_EAST_1, outcome.total()).oneLine()
+                    + " (upload, labels, controller and workers, after init)");
             err.flush();
             return outcome.failed() > 0 ? ExitCodes.PARTIAL : outcome.complete() ? ExitCodes.OK : ExitCodes.INCOMPLETE;
         } finally {
