@@ -73,4 +73,20 @@ class LongKeyBlobStoreTest {
             assertEquals(List.of(Keys.input(job, "short.jpg")), store.list(""));
         }
     }
+
+    @Test
+    void should_take_a_multipart_upload_under_a_long_key() throws Exception {
+        String key = "shards/" + "ö".repeat(150) + "/00000.tar"; // a 300-byte segment
+        byte[] data = new byte[11 * 1024 * 1024];
+        new Random(2).nextBytes(data);
+        try (LocalStack stack = LocalStack.start(dataDir, 0, 0); AwsClients aws = new AwsClients(stack.settings())) {
+            aws.s3().createBucket(b -> b.bucket("multi"));
+            S3ObjectStore store = new S3ObjectStore(aws.s3(), "multi", 5 * 1024 * 1024);
+            try (var out = store.openWrite(key, "application/x-tar")) {
+                out.write(data);
+            }
+            assertEquals(List.of(key), store.list("shards/"));
+            assertArrayEquals(java.util.Arrays.copyOfRange(data, 6_000_000, 6_000_100), store.getRange(key, 6_000_000, 100, 100).orElseThrow());
+        }
+    }
 }
