@@ -34,9 +34,10 @@ import org.junit.jupiter.api.Test;
  * and on any cycle between packages.
  *
  * <p>The layers, lowest first: {@code wire} (the formats stored and sent), {@code cost} (request
- * counts and their prices) and {@code port} (the
- * interfaces of the outside world); {@code shard} (tar shards) and {@code source} (images in place),
- * both over the object store port; {@code aws}, the production adapters, which never know the
+ * counts and their prices), {@code time} (the clock and scheduler the loops read, faked in unit
+ * tests) and {@code port} (the interfaces of the outside world); {@code shard} (tar shards) and
+ * {@code source} (images in place), both over the object store port; {@code aws}, the production
+ * adapters, which never know the
  * development stack; {@code local}, the adapters of the one-machine stack; {@code stack}, which
  * chooses between them; and the applications on top.
  */
@@ -46,17 +47,18 @@ class PackageRulesTest {
     static final Map<String, Set<String>> ALLOWED = Map.ofEntries(
             Map.entry("wire", Set.of()),
             Map.entry("cost", Set.of()),
+            Map.entry("time", Set.of()),
             Map.entry("port", Set.of("wire")),
             Map.entry("shard", Set.of("port", "wire")),
             Map.entry("source", Set.of("port", "wire")),
-            Map.entry("aws", Set.of("cost", "port", "wire")),
-            Map.entry("local", Set.of("aws", "cost", "port", "wire")),
-            Map.entry("stack", Set.of("aws", "cost", "local", "port", "wire")),
-            Map.entry("worker", Set.of("cost", "shard", "source", "stack", "port", "wire")),
-            Map.entry("controller", Set.of("port", "wire")),
-            Map.entry("sim", Set.of("controller", "cost", "port", "wire")),
-            Map.entry("client", Set.of("cost", "shard", "source", "stack", "port", "wire")),
-            Map.entry("web", Set.of("client", "cost", "shard", "source", "stack", "port", "wire")));
+            Map.entry("aws", Set.of("cost", "port", "wire", "time")),
+            Map.entry("local", Set.of("aws", "cost", "port", "wire", "time")),
+            Map.entry("stack", Set.of("aws", "cost", "local", "port", "wire", "time")),
+            Map.entry("worker", Set.of("cost", "shard", "source", "stack", "port", "wire", "time")),
+            Map.entry("controller", Set.of("port", "wire", "time")),
+            Map.entry("sim", Set.of("controller", "cost", "port", "wire", "time")),
+            Map.entry("client", Set.of("cost", "shard", "source", "stack", "port", "wire", "time")),
+            Map.entry("web", Set.of("client", "cost", "shard", "source", "stack", "port", "wire", "time")));
 
     @Test
     void should_only_depend_on_the_packages_the_layers_allow() throws IOException {
