@@ -20,7 +20,11 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Iterator;
+import java.util.Spliterator;
+import java.util.Spliterators;
 import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.Delete;
@@ -197,8 +201,31 @@ public final class S3ObjectStore implements ObjectStore {
     @Override
     public Stream<String> keys(String prefix) {
         // the paginator fetches the next page only when the stream reaches it
-        return s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents().stream()
-                .map(S3Object::key)
+        Iterator<String> keys = new Iterator<>() {
+            private Iterator<S3Object> pages;
+
+            @Override
+            public boolean hasNext() {
+                try {
+                    if (pages == null) {
+                        pages = s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents().iterator();
+                    }
+                    return pages.hasNext();
+                } catch (NoSuchBucketException e) {
+                    // a source bucket is the user's, not the stack's: no advice to run init
+                    throw new ImgscaleException("The bucket " + bucket + " does not exist (or is in another account or region).", e);
+                }
+            }
+
+            @Override
+            public String next() {
+                if (!hasNext()) {
+                    throw new java.util.NoSuchElementException();
+                }
+                return pages.next().key();
+            }
+        };
+        return StreamSupport.stream(Spliterators.spliteratorUnknownSize(keys, Spliterator.ORDERED | Spliterator.NONNULL), false)
                 .filter(k -> !Keys.isFolderMarker(k));
     }
 

@@ -103,4 +103,14 @@ class InPlaceSourcesTest {
         }
         assertThrows(ImgscaleException.class, () -> sources.manifest(dataDir.resolve("nope.txt").toString(), null));
     }
+
+    @Test
+    void should_say_in_one_sentence_that_a_source_bucket_does_not_exist() {
+        ImgscaleException e = assertThrows(ImgscaleException.class, () -> {
+            try (Stream<ObjectRef> images = sources.prefix(S3Url.parse("s3://no-such-bucket/x/"))) {
+                images.count();
+            }
+        });
+        assertTrue(e.getMessage().contains("no-such-bucket does not exist"), e.getMessage());
+    }
 }
