@@ -108,8 +108,7 @@ class SimulatorTest {
     void should_add_the_requests_of_each_finished_image_to_the_cost() {
         Trace trace = randomTrace(11);
         Simulator.Settings without = settings(11, 19);
-        Simulator.Settings with = new Simulator.Settings(without.boot(), without.service(), without.cap(), without.pricePerHour(),
-                without.visibilityTimeout(), without.seed(), without.controllerInterval(), 12.70 / 1_000_000);
+        Simulator.Settings with = without.withRequestCost(12.70 / 1_000_000);
         SimulationResult a = new Simulator(without).run(trace, Policies.create("backlog"));
         SimulationResult b = new Simulator(with).run(trace, Policies.create("backlog"));
         assertEquals(a.instanceSeconds(), b.instanceSeconds(), 1e-9, "same run, same seed");
