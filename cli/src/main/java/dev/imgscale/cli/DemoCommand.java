@@ -14,6 +14,10 @@ import dev.imgscale.daemon.controller.BacklogPolicy;
 import dev.imgscale.daemon.controller.Controller;
 import dev.imgscale.daemon.controller.ControllerEvent;
 import dev.imgscale.daemon.controller.ControllerLoop;
+import dev.imgscale.daemon.cost.RequestCostReport;
+import dev.imgscale.daemon.cost.RequestCounts;
+import dev.imgscale.daemon.cost.RequestLog;
+import dev.imgscale.daemon.cost.RequestPrices;
 import dev.imgscale.daemon.local.FileLease;
 import dev.imgscale.daemon.port.FleetInstance;
 import dev.imgscale.daemon.local.LocalProcessFleet;
@@ -86,6 +90,9 @@ final class DemoCommand implements Callable<Integer> {
         Path home = Files.createTempDirectory("imgscale-demo");
         Map<String, String> env = new HashMap<>(root.env());
         env.put("IMGSCALE_HOME", home.toString());
+        // the worker processes leave their request counts here for the summary
+        Path requestLog = home.resolve("requests");
+        env.put(RequestLog.ENV, requestLog.toString());
         LocalStack local = LocalStack.start(StackOpener.localDir(env), 0, 0);
         ControllerLoop loop = null;
         Thread loopThread = null;
@@ -95,6 +102,7 @@ final class DemoCommand implements Callable<Integer> {
             StackConfig config = StackProvisioner.initLocal(local, clients, Map.of());
             local.writeState(StackOpener.localStateFile(env));
             StackContext stack = new StackContext(config, clients);
+            RequestCounts afterInit = clients.requests().snapshot();
             fleet = new LocalProcessFleet(FleetWiring.localRegistry(env, config.names().stack()), config.names().stack(),
                     FleetWiring.localWorkerCommand(stack, 0, 120), env, Clock.systemUTC());
             err.printf("imgscale demo: local stack up (S3 %s, SQS %s); controller with up to %d worker processes%n", local.s3Endpoint(),
@@ -135,6 +143,11 @@ final class DemoCommand implements Callable<Integer> {
             err.printf(Locale.ROOT, "imgscale demo: %d images, %d failed, %.1f s to the last label; peak %d workers, %.0f worker-seconds; "
                             + "fleet back to zero %.1f s after the last label%n", outcome.total(), outcome.failed(), labelled,
                     sampler.peak.get(), sampler.workerSeconds(), zero);
+            // this process's requests since init (upload, follow, controller) and the workers'
+            RequestCounts sent = clients.requests().snapshot().minus(afterInit).plus(RequestLog.total(requestLog));
+            // fixed costs (the controller's polls, the workers' status reports) weigh heavily in a small demo
+            err.println("imgscale demo: " + new RequestCostReport(sent, RequestPrices.US_EAST_1, outcome.total()).oneLine()
+                    + " (upload, labels, controller and workers, after init)");
             err.flush();
             return outcome.failed() > 0 ? ExitCodes.PARTIAL : outcome.complete() ? ExitCodes.OK : ExitCodes.INCOMPLETE;
         } finally {
