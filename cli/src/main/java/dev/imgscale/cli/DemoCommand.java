@@ -34,6 +34,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
@@ -85,17 +86,30 @@ final class DemoCommand implements Callable<Integer> {
         Path home = Files.createTempDirectory("imgscale-demo");
         Map<String, String> env = new HashMap<>(root.env());
         env.put("IMGSCALE_HOME", home.toString());
+        try (DemoLogs logs = verbose.given() ? DemoLogs.toTerminal() : DemoLogs.toFolder(home.resolve("logs"))) {
+            logs.folder().ifPresent(f -> {
+                err.println("imgscale demo: logs in " + f + ": the controller's in " + DemoLogs.CONTROLLER_LOG
+                        + ", each worker's in <worker>.log (-v shows them here instead)");
+                err.flush();
+            });
+            try {
+                return run(items, env, home, logs, start, out, err);
+            } finally {
+                // the stack's data goes; the logs stay for reading
+                deleteTree(home, logs.folder());
+            }
+        }
+    }
+
+    private int run(List<UploadItem> items, Map<String, String> env, Path home, DemoLogs logs, long start, PrintWriter out, PrintWriter err)
+            throws Exception {
         LocalStack local = LocalStack.start(StackOpener.localDir(env), 0, 0);
-        ControllerLoop loop = null;
-        Thread loopThread = null;
-        LocalProcessFleet fleet = null;
-        Sampler sampler = null;
         try (AwsClients clients = new AwsClients(local.settings())) {
             StackConfig config = StackProvisioner.initLocal(local, clients, Map.of());
             local.writeState(StackOpener.localStateFile(env));
             StackContext stack = new StackContext(config, clients);
-            fleet = new LocalProcessFleet(FleetWiring.localRegistry(env, config.names().stack()), config.names().stack(),
-                    FleetWiring.localWorkerCommand(stack, 0, 120), env, Clock.systemUTC());
+            LocalProcessFleet fleet = new LocalProcessFleet(FleetWiring.localRegistry(env, config.names().stack()), logs.folder(),
+                    config.names().stack(), FleetWiring.localWorkerCommand(stack, 0, 120), env, Clock.systemUTC());
             err.printf("imgscale demo: local stack up (S3 %s, SQS %s); controller with up to %d worker processes%n", local.s3Endpoint(),
                     local.sqsEndpoint(), max);
             err.flush();
@@ -109,49 +123,45 @@ final class DemoCommand implements Callable<Integer> {
                             err.flush();
                         }
                     });
-            loop = new ControllerLoop(controller, new FileLease(home.resolve("controller.lock")), Duration.ofSeconds(1));
-            loopThread = new Thread(loop, "imgscale-demo-controller");
-            loopThread.start();
-            sampler = new Sampler(fleet);
-            sampler.start();
-
-            JobClient client = new JobClient(stack, Clock.systemUTC());
-            UploadReport report = client.upload(items, 8, UploadListener.NONE);
-            err.printf("imgscale demo: uploaded %d images as job %s%n", report.queued().size(), report.job());
-            err.flush();
-            ResultWriter writer = new ResultWriter(out, output.format());
-            JobClient.FollowOutcome outcome = client.follow(report.job(), writer::write, Duration.ofMillis(500), Duration.ofMinutes(20),
-                    () -> false);
-            writer.finish();
-            double labelled = (System.nanoTime() - start) / 1e9;
-            // the controller takes the fleet back to zero by itself; wait for it, then stop
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (!fleet.list().isEmpty() && System.nanoTime() < deadline) {
-                Thread.sleep(250);
-            }
-            double zero = (System.nanoTime() - start) / 1e9 - labelled;
-            sampler.stop();
-            err.printf(Locale.ROOT, "imgscale demo: %d images, %d failed, %.1f s to the last label; peak %d workers, %.0f worker-seconds; "
-                            + "fleet back to zero %.1f s after the last label%n", outcome.total(), outcome.failed(), labelled,
-                    sampler.peak.get(), sampler.workerSeconds(), zero);
-            err.flush();
-            return outcome.failed() > 0 ? ExitCodes.PARTIAL : outcome.complete() ? ExitCodes.OK : ExitCodes.INCOMPLETE;
-        } finally {
-            if (sampler != null) {
+            ControllerLoop loop = new ControllerLoop(controller, new FileLease(home.resolve("controller.lock")), Duration.ofSeconds(1));
+            Thread loopThread = new Thread(loop, "imgscale-demo-controller");
+            Sampler sampler = new Sampler(fleet);
+            // stopped before the clients close: a tick after that would fail on closed clients
+            try {
+                loopThread.start();
+                sampler.start();
+                JobClient client = new JobClient(stack, Clock.systemUTC());
+                UploadReport report = client.upload(items, 8, UploadListener.NONE);
+                err.printf("imgscale demo: uploaded %d images as job %s%n", report.queued().size(), report.job());
+                err.flush();
+                ResultWriter writer = new ResultWriter(out, output.format());
+                JobClient.FollowOutcome outcome = client.follow(report.job(), writer::write, Duration.ofMillis(500), Duration.ofMinutes(20),
+                        () -> false);
+                writer.finish();
+                double labelled = (System.nanoTime() - start) / 1e9;
+                // the controller takes the fleet back to zero by itself; wait for it, then stop
+                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                while (!fleet.list().isEmpty() && System.nanoTime() < deadline) {
+                    Thread.sleep(250);
+                }
+                double zero = (System.nanoTime() - start) / 1e9 - labelled;
                 sampler.stop();
-            }
-            if (loop != null) {
+                err.printf(Locale.ROOT, "imgscale demo: %d images, %d failed, %.1f s to the last label; peak %d workers, %.0f worker-seconds; "
+                                + "fleet back to zero %.1f s after the last label%n", outcome.total(), outcome.failed(), labelled,
+                        sampler.peak.get(), sampler.workerSeconds(), zero);
+                err.flush();
+                return outcome.failed() > 0 ? ExitCodes.PARTIAL : outcome.complete() ? ExitCodes.OK : ExitCodes.INCOMPLETE;
+            } finally {
+                sampler.stop();
                 loop.beginShutdown();
                 loopThread.join(10_000);
-            }
-            if (fleet != null) {
                 List<String> left = fleet.list().stream().map(FleetInstance::id).toList();
                 if (!left.isEmpty()) {
                     fleet.terminate(left);
                 }
             }
+        } finally {
             local.close();
-            deleteTree(home);
         }
     }
 
@@ -171,15 +181,17 @@ final class DemoCommand implements Callable<Integer> {
         return items;
     }
 
-    private static void deleteTree(Path root) {
+    /** Deletes the demo's folder, all but {@code keep}. */
+    private static void deleteTree(Path root, Optional<Path> keep) {
         try (Stream<Path> walk = Files.walk(root)) {
-            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // a temp folder; the OS cleans it eventually
-                }
-            });
+            walk.sorted(java.util.Comparator.reverseOrder()).filter(p -> keep.isEmpty() || !p.startsWith(keep.get()))
+                    .filter(p -> keep.isEmpty() || !p.equals(root)).forEach(p -> {
+                        try {
+                            Files.deleteIfExists(p);
+                        } catch (IOException ignored) {
+                            // a temp folder; the OS cleans it eventually
+                        }
+                    });
         } catch (IOException ignored) {
             // as above
         }
