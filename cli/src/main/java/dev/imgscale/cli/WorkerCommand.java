@@ -69,7 +69,8 @@ final class WorkerCommand implements Callable<Integer> {
         try (StackContext stack = stackOptions.open(root.env())) {
             WorkerRuntime.Settings settings = WorkerRuntime.Settings.defaults()
                     .withModel(model)
-                    .withClassifier(new ClassifierOptions(engineOptions.engine, engineOptions.threads, engineOptions.streams, batch, 0, 5, null))
+                    .withClassifier(ClassifierOptions.defaults().withEngine(engineOptions.engine)
+                            .withStreams(engineOptions.streams, engineOptions.threads).withBatchSize(batch))
                     .withIdleExit(idleExit == null ? null : Duration.ofSeconds(idleExit))
                     .withDownloadConcurrency(downloads)
                     .withWorkerId(id);
