@@ -40,11 +40,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code imgscale demo}: the whole system on this machine in one command: the local stack, a
@@ -55,14 +52,8 @@ import picocli.CommandLine.Spec;
         description = {"Run the whole system on this machine: start the local stack and a controller with worker processes (0 up to --max),",
             "upload DIR (default: the development images), print the labels as they come, then a summary; leaves nothing running."})
 final class DemoCommand implements Callable<Integer> {
-    @ParentCommand
-    ImgscaleCommand root;
-
-    @Spec
-    CommandSpec spec;
-
     @Mixin
-    VerboseMixin verbose;
+    CommandContext context;
 
     @Mixin
     OutputMixin output;
@@ -79,14 +70,14 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = context.out();
+        PrintWriter err = context.err();
         long start = System.nanoTime();
         List<UploadItem> items = images(err);
         Path home = Files.createTempDirectory("imgscale-demo");
-        Map<String, String> env = new HashMap<>(root.env());
+        Map<String, String> env = new HashMap<>(context.env());
         env.put("IMGSCALE_HOME", home.toString());
-        try (DemoLogs logs = verbose.given() ? DemoLogs.toTerminal() : DemoLogs.toFolder(home.resolve("logs"))) {
+        try (DemoLogs logs = context.verbose() ? DemoLogs.toTerminal() : DemoLogs.toFolder(home.resolve("logs"))) {
             logs.folder().ifPresent(f -> {
                 err.println("imgscale demo: logs in " + f + ": the controller's in " + DemoLogs.CONTROLLER_LOG
                         + ", each worker's in <worker>.log (-v shows them here instead)");
@@ -172,7 +163,7 @@ final class DemoCommand implements Callable<Integer> {
             expanded.skipped().forEach(f -> err.println("imgscale demo: skipping " + f + ": not an image"));
             return expanded.items();
         }
-        AssetResolver resolver = AssetResolver.fromEnvironment(root.env());
+        AssetResolver resolver = AssetResolver.fromEnvironment(context.env());
         ImageNames names = new ImageNames();
         for (AssetSpec a : ModelCatalog.builtIn().dataset("dev-images")) {
             Path file = resolver.resolve(a, new ProgressBarListener(err));

@@ -17,10 +17,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 
 /** {@code imgscale status}: queue depths, recent jobs' progress, and the fleet. */
 @Command(name = "status", mixinStandardHelpOptions = true,
@@ -29,14 +26,8 @@ final class StatusCommand implements Callable<Integer> {
     /** Where a controller publishes the fleet's state in the output bucket. */
     static final String FLEET_KEY = "fleet/state.json";
 
-    @ParentCommand
-    ImgscaleCommand root;
-
-    @Spec
-    CommandSpec spec;
-
     @Mixin
-    VerboseMixin verbose;
+    CommandContext context;
 
     @Mixin
     StackOptions stackOptions;
@@ -49,8 +40,8 @@ final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintWriter out = spec.commandLine().getOut();
-        try (StackContext stack = stackOptions.open(root.env())) {
+        PrintWriter out = context.out();
+        try (StackContext stack = stackOptions.open(context.env())) {
             JobClient client = new JobClient(stack, Clock.systemUTC());
             JobClient.QueueStatus queues = client.queues();
             List<JobClient.JobProgress> progress = new ArrayList<>();
