@@ -6,6 +6,7 @@ import dev.imgscale.classifier.catalog.ModelCatalog;
 import dev.imgscale.daemon.aws.AwsClients;
 import dev.imgscale.daemon.wire.ImageNames;
 import dev.imgscale.daemon.client.JobClient;
+import dev.imgscale.daemon.client.JobProgress;
 import dev.imgscale.daemon.client.UploadItem;
 import dev.imgscale.daemon.client.UploadListener;
 import dev.imgscale.daemon.client.UploadReport;
@@ -126,7 +127,7 @@ final class DemoCommand implements Callable<Integer> {
                 err.printf("imgscale demo: uploaded %d images as job %s%n", report.queued().size(), report.job());
                 err.flush();
                 ResultWriter writer = new ResultWriter(out, output.format());
-                JobClient.FollowOutcome outcome = client.follow(report.job(), writer::write, Duration.ofMillis(500), Duration.ofMinutes(20),
+                JobProgress outcome = client.follow(report.job(), writer::write, Duration.ofMillis(500), Duration.ofMinutes(20),
                         () -> false);
                 writer.finish();
                 double labelled = (System.nanoTime() - start) / 1e9;

@@ -1,6 +1,7 @@
 package dev.imgscale.cli;
 
 import dev.imgscale.daemon.client.JobClient;
+import dev.imgscale.daemon.client.JobProgress;
 import dev.imgscale.daemon.wire.JobManifest;
 import dev.imgscale.daemon.wire.ResultRecord;
 import dev.imgscale.daemon.stack.StackContext;
@@ -79,7 +80,7 @@ final class ResultsCommand implements Callable<Integer> {
         Thread hook = new Thread(() -> stop.set(true), "imgscale-follow-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            JobClient.FollowOutcome outcome = client.follow(job, writer::write, Duration.ofSeconds(1),
+            JobProgress outcome = client.follow(job, writer::write, Duration.ofSeconds(1),
                     timeoutSeconds == null ? null : Duration.ofSeconds(timeoutSeconds), stop::get);
             writer.finish();
             return summarise(err, job, outcome.total(), outcome.done(), outcome.failed());

@@ -2,6 +2,7 @@ package dev.imgscale.daemon.web;
 
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.daemon.client.JobClient;
+import dev.imgscale.daemon.client.JobProgress;
 import dev.imgscale.daemon.wire.JobManifest;
 import dev.imgscale.daemon.wire.ResultRecord;
 import java.time.Duration;
@@ -53,7 +54,7 @@ final class ResultWatcher implements AutoCloseable {
     interface Subscriber {
         void result(ResultRecord record);
 
-        void progress(Progress progress);
+        void progress(JobProgress progress);
 
         /** The job was reset: nothing more will come. */
         void gone();
@@ -61,13 +62,6 @@ final class ResultWatcher implements AutoCloseable {
         /** False once the subscriber has gone away (its stream closed); it is then dropped. */
         default boolean open() {
             return true;
-        }
-    }
-
-    /** How far a job is: results for {@code done} of {@code total} images, {@code failed} of them errors. */
-    record Progress(String job, int total, int done, int failed) {
-        boolean complete() {
-            return total > 0 && done >= total;
         }
     }
 
@@ -94,7 +88,7 @@ final class ResultWatcher implements AutoCloseable {
         int total = -1;
         long totalReadAt;
         long warnedAt;
-        Progress sent;
+        JobProgress sent;
 
         Watched(String job) {
             this.job = job;
@@ -196,7 +190,7 @@ final class ResultWatcher implements AutoCloseable {
     }
 
     /** What the watcher knows of a job it watches, or empty. */
-    Optional<Progress> progress(String job) {
+    Optional<JobProgress> progress(String job) {
         Watched watched = jobs.get(job);
         return watched == null ? Optional.empty() : Optional.ofNullable(watched.sent);
     }
@@ -360,7 +354,7 @@ final class ResultWatcher implements AutoCloseable {
                     safely(() -> s.result(r));
                 }
             }
-            Progress progress = new Progress(watched.job, total(watched, listed.size()), listed.size(), watched.failed);
+            JobProgress progress = new JobProgress(watched.job, total(watched, listed.size()), listed.size(), watched.failed);
             boolean changed = !progress.equals(watched.sent);
             watched.sent = progress;
             for (Subscriber s : changed ? watched.subscribers : Set.<Subscriber>of()) {

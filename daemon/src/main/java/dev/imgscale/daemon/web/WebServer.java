@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.daemon.wire.ImageNames;
 import dev.imgscale.daemon.client.JobClient;
+import dev.imgscale.daemon.client.JobProgress;
 import dev.imgscale.daemon.client.UploadItem;
 import dev.imgscale.daemon.client.UploadListener;
 import dev.imgscale.daemon.client.UploadReport;
@@ -510,7 +511,7 @@ public final class WebServer implements AutoCloseable {
             }
 
             @Override
-            public void progress(ResultWatcher.Progress progress) {
+            public void progress(JobProgress progress) {
                 connection.send(WebJson.progress(progress, openJobs.find(job).isPresent()).toString(), "progress", null, null);
             }
 
