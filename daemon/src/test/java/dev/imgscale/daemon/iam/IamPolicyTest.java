@@ -82,7 +82,7 @@ class IamPolicyTest {
      *       the board ({@code fleet/ObjectStoreWorkerBoard}); plus what {@code cli}'s WorkerCommand
      *       wires in: opening the stack from {@code --config ssm:/imgscale/<stack>}, which reads SSM
      *       ({@code stack/SsmParameterStore#read}).</li>
-     *   <li>controller: {@code controller/}, {@code fleet/} (the EC2 fleet, the board) and
+     *   <li>controller: {@code controller/}, {@code aws/Ec2Fleet}, {@code port/ObjectStoreWorkerBoard} and
      *       {@code aws/S3Lease}; plus what {@code cli}'s ControllerCommand and FleetWiring wire in: the
      *       stack opened from SSM, the request queue's depth and the output bucket for the board.</li>
      *   <li>cli-user (upload, results, status, reset, serve): {@code client/} and {@code web/}, plus the
@@ -101,7 +101,8 @@ class IamPolicyTest {
                     "stack/StackOpener#open")),
             new Role("controller", "controller-policy.json", List.of(
                     "controller/",
-                    "fleet/",
+                    "aws/Ec2Fleet",
+                    "port/ObjectStoreWorkerBoard",
                     "aws/S3Lease",
                     "stack/StackOpener#open",
                     "stack/StackContext#requests",
@@ -115,7 +116,7 @@ class IamPolicyTest {
                     "port/ObjectStore#get")),
             new Role("stack-admin", "stack-admin-policy.json", List.of(
                     "stack/StackProvisioner",
-                    "stack/SsmParameterStore",
+                    "aws/SsmParameterStore",
                     "stack/StackOpener#open")));
 
     /**
