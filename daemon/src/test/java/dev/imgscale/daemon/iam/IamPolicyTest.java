@@ -79,10 +79,10 @@ class IamPolicyTest {
      * <ul>
      *   <li>worker (the instance profile of every worker): the worker loop and its runtime, which open
      *       the queues and buckets ({@code aws/SqsWorkQueue}, {@code aws/S3ObjectStore}) and report to
-     *       the board ({@code fleet/ObjectStoreWorkerBoard}); plus what {@code cli}'s WorkerCommand
+     *       the board ({@code port/ObjectStoreWorkerBoard}); plus what {@code cli}'s WorkerCommand
      *       wires in: opening the stack from {@code --config ssm:/imgscale/<stack>}, which reads SSM
-     *       ({@code stack/SsmParameterStore#read}).</li>
-     *   <li>controller: {@code controller/}, {@code aws/Ec2Fleet}, {@code port/ObjectStoreWorkerBoard} and
+     *       ({@code aws/SsmParameterStore#read}).</li>
+     *   <li>controller: {@code controller/}, {@code aws/Ec2Fleet}, the board ({@code port/ObjectStoreWorkerBoard}) and
      *       {@code aws/S3Lease}; plus what {@code cli}'s ControllerCommand and FleetWiring wire in: the
      *       stack opened from SSM, the request queue's depth and the output bucket for the board.</li>
      *   <li>cli-user (upload, results, status, reset, serve): {@code client/} and {@code web/}, plus the
