@@ -1,6 +1,7 @@
 package dev.imgscale.cli;
 
 import dev.imgscale.classifier.assets.AssetResolver;
+import dev.imgscale.classifier.concurrent.DaemonThreads;
 import dev.imgscale.classifier.catalog.AssetSpec;
 import dev.imgscale.classifier.catalog.ModelCatalog;
 import dev.imgscale.daemon.aws.AwsClients;
@@ -195,14 +196,13 @@ final class DemoCommand implements Callable<Integer> {
         private final LocalProcessFleet fleet;
         private final Map<String, Instant[]> lives = new HashMap<>();
         private volatile boolean running = true;
-        private Thread thread;
 
         Sampler(LocalProcessFleet fleet) {
             this.fleet = fleet;
         }
 
         void start() {
-            thread = new Thread(() -> {
+            DaemonThreads.start("imgscale-demo-sampler", () -> {
                 while (running) {
                     List<FleetInstance> now = fleet.list();
                     peak.accumulateAndGet(now.size(), Math::max);
@@ -217,9 +217,7 @@ final class DemoCommand implements Callable<Integer> {
                         return;
                     }
                 }
-            }, "imgscale-demo-sampler");
-            thread.setDaemon(true);
-            thread.start();
+            });
         }
 
         void stop() {

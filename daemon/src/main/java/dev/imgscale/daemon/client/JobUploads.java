@@ -2,6 +2,7 @@ package dev.imgscale.daemon.client;
 
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.classifier.ThreadSafe;
+import dev.imgscale.classifier.concurrent.DaemonThreads;
 import dev.imgscale.daemon.port.ObjectStore;
 import dev.imgscale.daemon.stack.StackContext;
 import dev.imgscale.daemon.wire.ImageRequest;
@@ -19,7 +20,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -51,7 +51,7 @@ final class JobUploads {
         List<String> stored = Collections.synchronizedList(new ArrayList<>());
         List<UploadReport.Failure> failures = Collections.synchronizedList(new ArrayList<>());
         AtomicLong bytes = new AtomicLong();
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, concurrency), daemonThreads("imgscale-upload"));
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, concurrency), DaemonThreads.named("imgscale-upload"));
         try {
             List<Future<?>> futures = new ArrayList<>();
             for (UploadItem item : items) {
@@ -176,13 +176,5 @@ final class JobUploads {
             host = "unknown-host";
         }
         return System.getProperty("user.name", "user") + "@" + host;
-    }
-
-    private static ThreadFactory daemonThreads(String name) {
-        return r -> {
-            Thread t = new Thread(r, name);
-            t.setDaemon(true);
-            return t;
-        };
     }
 }
