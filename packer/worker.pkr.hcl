@@ -46,7 +46,7 @@ variable "stack" {
 
 variable "models" {
   type        = list(string)
-  default     = ["resnet50"]
+  default     = ["resnet50-int8"]
   description = "Catalog models baked into the AMI, so workers never download at boot. Include the stack's model (imgscale init --model)."
 }
 

@@ -6,7 +6,6 @@ import dev.imgscale.classifier.catalog.ModelSpec;
 import dev.imgscale.classifier.catalog.OutputSpec;
 import dev.imgscale.classifier.decode.ErrorCode;
 import dev.imgscale.classifier.decode.ImageRejectedException;
-import dev.imgscale.classifier.decode.SafeDecoder;
 import dev.imgscale.classifier.engine.Engine;
 import dev.imgscale.classifier.engine.OnnxRuntimeEngine;
 import dev.imgscale.classifier.engine.OpenCvDnnEngine;
@@ -22,7 +21,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.opencv.global.opencv_core;
-import org.bytedeco.opencv.opencv_core.Mat;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,8 +46,7 @@ public final class Classifier implements AutoCloseable {
     private final ModelSpec model;
     private final Labels labels;
     private final ClassifierOptions options;
-    private final SafeDecoder decoder;
-    private final Preprocessor preprocessor;
+    private final ImagePreparer preparer;
     /** Every engine, one per stream. */
     private final List<Engine> engines;
     /** The engines not running a pass right now. */
@@ -63,8 +60,7 @@ public final class Classifier implements AutoCloseable {
         this.model = model;
         this.labels = labels;
         this.options = options;
-        this.decoder = new SafeDecoder(options.limits());
-        this.preprocessor = new Preprocessor(model.input());
+        this.preparer = new ImagePreparer(model.input(), options.limits());
         this.engines = List.copyOf(engines);
         this.idle = new ArrayBlockingQueue<>(engines.size(), false, engines);
         int expected = model.output().classes() - model.output().labelOffset();
@@ -161,8 +157,10 @@ public final class Classifier implements AutoCloseable {
      * batch 1 and 16.8-16.9 against 17.0-17.2 ms at batch 8 (1.01-1.13 times). On the Intel Sapphire
      * Rapids machine of the shared notes the gap is wider (ResNet-50 29 against 66 ms). ONNX Runtime
      * was never the slower engine for an ONNX model, so a per-machine measurement would only ever
-     * confirm the rule, and would cost seconds at every worker start. (Int8 ONNX models were not
-     * measured: the catalog's resnet50-int8 file cannot be brought into the development workplace.)</li>
+     * confirm the rule, and would cost seconds at every worker start. Int8 ONNX models too: the
+     * ResNet-50 topology quantised as ONNX Runtime's static quantiser writes it (uint8 activations,
+     * int8 per-channel weights) ran 7.7x faster on ONNX Runtime than on OpenCV DNN, whose int8
+     * path does not use the cores' VNNI (docs/benchmarks-int8.md).</li>
      * <li>TFLite models run on OpenCV DNN, the only engine here that reads them (MobileNetV2 int8:
      * 14.8-15.5 ms per image).</li>
      * </ul>
@@ -224,18 +222,22 @@ public final class Classifier implements AutoCloseable {
         return options;
     }
 
+    /**
+     * Decode + preprocess alone (thread-safe, no engine): what a pipeline runs on its decode threads
+     * apart from inference.
+     */
+    public ImagePreparer preparer() {
+        return preparer;
+    }
+
     /** Decodes and preprocesses one encoded image into the model's input tensor. */
     public float[] prepare(byte[] encoded) throws ImageRejectedException {
-        try (Mat image = decoder.decode(encoded)) {
-            return preprocessor.toTensor(image);
-        }
+        return preparer.prepare(encoded);
     }
 
     /** Reads, decodes and preprocesses one image file. */
     public float[] prepare(Path file) throws ImageRejectedException {
-        try (Mat image = decoder.decode(file)) {
-            return preprocessor.toTensor(image);
-        }
+        return preparer.prepare(file);
     }
 
     /**
@@ -277,6 +279,26 @@ public final class Classifier implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Each image's probabilities, for {@code count} images whose tensors lie back to back in
+     * {@code packed} (as {@link ImagePreparer#prepareInto} writes them into a batch tensor): when
+     * they fit one pass, the engine reads them without another copy.
+     */
+    public List<float[]> probabilities(float[] packed, int count) {
+        int per = model.input().tensorLength();
+        if (count < 0 || (long) count * per > packed.length) {
+            throw new IllegalArgumentException("the batch tensor holds " + packed.length + " floats, not " + count + " x " + per);
+        }
+        if (count <= options.batchSize()) {
+            return pass(packed.length == count * per ? packed : java.util.Arrays.copyOf(packed, count * per), count);
+        }
+        List<float[]> tensors = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            tensors.add(java.util.Arrays.copyOfRange(packed, i * per, (i + 1) * per));
+        }
+        return probabilities(tensors);
+    }
+
     /** One forward pass (at most a batch) on an idle engine, waiting for one if all are busy. */
     private List<float[]> pass(List<float[]> tensors) {
         int per = model.input().tensorLength();
@@ -285,6 +307,10 @@ public final class Classifier implements AutoCloseable {
         for (int i = 0; i < n; i++) {
             System.arraycopy(tensors.get(i), 0, input, i * per, per);
         }
+        return pass(input, n);
+    }
+
+    private List<float[]> pass(float[] input, int n) {
         Engine engine = takeEngine();
         float[][] raw;
         try {
@@ -313,8 +339,17 @@ public final class Classifier implements AutoCloseable {
 
     /** The top-k labels of each tensor. */
     public List<List<Prediction>> infer(List<float[]> tensors) {
-        List<List<Prediction>> out = new ArrayList<>(tensors.size());
-        for (float[] p : probabilities(tensors)) {
+        return top(probabilities(tensors));
+    }
+
+    /** The top-k labels of {@code count} images packed in a batch tensor (see {@link #probabilities(float[], int)}). */
+    public List<List<Prediction>> infer(float[] packed, int count) {
+        return top(probabilities(packed, count));
+    }
+
+    private List<List<Prediction>> top(List<float[]> probabilities) {
+        List<List<Prediction>> out = new ArrayList<>(probabilities.size());
+        for (float[] p : probabilities) {
             out.add(top(p, options.topK()));
         }
         return out;

@@ -1,9 +1,10 @@
 package dev.imgscale.classifier;
 
 import dev.imgscale.classifier.catalog.InputSpec;
+import java.util.Objects;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.opencv.global.opencv_imgproc;
 import org.bytedeco.opencv.opencv_core.Mat;
-import org.bytedeco.opencv.opencv_core.Rect;
 import org.bytedeco.opencv.opencv_core.Size;
 
 /**
@@ -14,14 +15,14 @@ import org.bytedeco.opencv.opencv_core.Size;
 public final class Preprocessor {
     private final InputSpec spec;
     private final float[] scale = new float[3];
-    private final float[] offset = new float[3];
+    private final float[] shift = new float[3];
 
     public Preprocessor(InputSpec spec) {
         this.spec = spec;
         for (int c = 0; c < 3; c++) {
             // (pixel * scale - mean) / std == pixel * (scale / std) - mean / std
             scale[c] = (float) (spec.scale() / spec.std().get(c));
-            offset[c] = (float) (spec.mean().get(c) / spec.std().get(c));
+            shift[c] = (float) (spec.mean().get(c) / spec.std().get(c));
         }
     }
 
@@ -29,58 +30,81 @@ public final class Preprocessor {
         return spec;
     }
 
+    /**
+     * The shorter side an image needs for this preprocessing not to upscale it: the resize target,
+     * or for a straight resize to width x height the larger of the two (either way round, since EXIF
+     * orientation may swap the sides). What a decoder may scale an image down to
+     * ({@link dev.imgscale.classifier.decode.SafeDecoder#decode(byte[], int)}).
+     */
+    public int minShorterSide() {
+        return spec.resizeShorter() > 0 ? spec.resizeShorter() : Math.max(spec.width(), spec.height());
+    }
+
     /** The tensor of one 8-bit BGR image; the image is not modified. */
     public float[] toTensor(Mat bgr) {
+        float[] out = new float[spec.tensorLength()];
+        toTensor(bgr, out, 0);
+        return out;
+    }
+
+    /**
+     * Writes the tensor of one 8-bit BGR image into {@code dest} from {@code offset} (its slot in a
+     * batch tensor), in one pass over the resized image's crop: each row of the crop is read once
+     * and written to the three channel planes in the model's colour order, scaled and normalised.
+     * Nothing but the resized image (a few hundred pixels a side) is allocated.
+     */
+    public void toTensor(Mat bgr, float[] dest, int offset) {
         int w = spec.width();
         int h = spec.height();
-        try (Mat cropped = resizeAndCrop(bgr)) {
-            byte[] pixels = new byte[w * h * 3];
-            cropped.data().get(pixels);
-            float[] out = new float[3 * w * h];
-            int plane = w * h;
+        int plane = w * h;
+        Objects.checkFromIndexSize(offset, 3 * plane, dest.length);
+        int rw;
+        int rh;
+        if (spec.resizeShorter() <= 0) {
+            rw = w;
+            rh = h;
+        } else {
+            double factor = spec.resizeShorter() / (double) Math.min(bgr.cols(), bgr.rows());
+            rw = Math.max(w, (int) Math.round(bgr.cols() * factor));
+            rh = Math.max(h, (int) Math.round(bgr.rows() * factor));
+        }
+        boolean same = bgr.cols() == rw && bgr.rows() == rh;
+        Mat resized = same ? bgr : new Mat();
+        try {
+            if (!same) {
+                try (Size size = new Size(rw, rh)) {
+                    opencv_imgproc.resize(bgr, resized, size, 0, 0, interpolation(spec.interpolation()));
+                }
+            }
+            int x = (rw - w) / 2;
+            int y = (rh - h) / 2;
+            long step = resized.step1(0); // bytes per row of an 8-bit image, padding included
+            BytePointer data = resized.data();
             boolean rgb = "RGB".equals(spec.channels());
             // BGR source: channel 0 is blue. Output channel c takes source channel (rgb ? 2 - c : c).
             int s0 = rgb ? 2 : 0;
             int s2 = rgb ? 0 : 2;
-            for (int i = 0, p = 0; i < plane; i++, p += 3) {
-                out[i] = (pixels[p + s0] & 0xff) * scale[0] - offset[0];
-                out[plane + i] = (pixels[p + 1] & 0xff) * scale[1] - offset[1];
-                out[2 * plane + i] = (pixels[p + s2] & 0xff) * scale[2] - offset[2];
+            float scale0 = scale[0];
+            float scale1 = scale[1];
+            float scale2 = scale[2];
+            float shift0 = shift[0];
+            float shift1 = shift[1];
+            float shift2 = shift[2];
+            byte[] row = new byte[w * 3];
+            for (int r = 0; r < h; r++) {
+                data.position((y + r) * step + x * 3L).get(row);
+                int o = offset + r * w;
+                for (int i = 0, p = 0; i < w; i++, p += 3) {
+                    dest[o + i] = (row[p + s0] & 0xff) * scale0 - shift0;
+                    dest[o + plane + i] = (row[p + 1] & 0xff) * scale1 - shift1;
+                    dest[o + 2 * plane + i] = (row[p + s2] & 0xff) * scale2 - shift2;
+                }
             }
-            return out;
-        }
-    }
-
-    private Mat resizeAndCrop(Mat bgr) {
-        int w = spec.width();
-        int h = spec.height();
-        int interpolation = interpolation(spec.interpolation());
-        if (spec.resizeShorter() <= 0) {
-            Mat resized = new Mat();
-            opencv_imgproc.resize(bgr, resized, new Size(w, h), 0, 0, interpolation);
-            return continuous(resized);
-        }
-        int shorter = Math.min(bgr.cols(), bgr.rows());
-        double factor = spec.resizeShorter() / (double) shorter;
-        int rw = Math.max(w, (int) Math.round(bgr.cols() * factor));
-        int rh = Math.max(h, (int) Math.round(bgr.rows() * factor));
-        try (Mat resized = new Mat()) {
-            opencv_imgproc.resize(bgr, resized, new Size(rw, rh), 0, 0, interpolation);
-            int x = (rw - w) / 2;
-            int y = (rh - h) / 2;
-            try (Mat roi = new Mat(resized, new Rect(x, y, w, h))) {
-                return roi.clone();
+        } finally {
+            if (!same) {
+                resized.close();
             }
         }
-    }
-
-    private static Mat continuous(Mat m) {
-        if (m.isContinuous()) {
-            return m;
-        }
-        Mat copy = m.clone();
-        m.close();
-        return copy;
     }
 
     private static int interpolation(String name) {

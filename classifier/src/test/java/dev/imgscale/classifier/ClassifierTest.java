@@ -30,7 +30,7 @@ class ClassifierTest {
     }
 
     @Test
-    void should_give_the_reference_top1_label_for_every_confident_development_image() {
+    void should_give_the_reference_top1_label_for_every_confident_development_image() throws Exception {
         List<Path> files = new ArrayList<>();
         for (String[] row : expected) {
             files.add(TestAssets.images().resolve(row[0]));
@@ -50,12 +50,44 @@ class ClassifierTest {
                     mismatches.append(String.format("%s: expected %s (%s), got %s (%.2f)%n", row[0], row[1], row[2],
                             r.best().label(), r.best().probability()));
                 } else {
-                    assertEquals(Double.parseDouble(row[2]), r.best().probability(), 0.06, row[0] + " top-1 probability");
+                    assertEquals(Double.parseDouble(row[2]), referenceTop1(row[0], r.best().classIndex()), 0.06,
+                            row[0] + " top-1 probability of the reference pipeline (full-size decode)");
+                    // scaled JPEG decoding (cat_720p.jpg at 1/2, kite_and_cold.jpg at 1/2) resamples in two steps:
+                    // measured 0.72 against 0.80 on cat_720p.jpg, as much as INTER_LINEAR for INTER_AREA moves it
+                    assertEquals(Double.parseDouble(row[2]), r.best().probability(), 0.1, row[0] + " top-1 probability");
                 }
             }
         }
         assertTrue(checked >= 9, "expected.csv should have at least 9 confident rows, had " + checked);
         assertEquals("", mismatches.toString());
+    }
+
+    /** The probability of class {@code index} through the pipeline expected.csv was made with: decoding at full size. */
+    private static double referenceTop1(String file, int index) throws Exception {
+        byte[] bytes = java.nio.file.Files.readAllBytes(TestAssets.images().resolve(file));
+        return classifier.probabilities(List.of(classifier.preparer().prepareFullScale(bytes))).get(0)[index];
+    }
+
+    @Test
+    void should_give_the_same_labels_from_a_packed_batch_tensor_as_from_single_tensors() throws Exception {
+        ImagePreparer preparer = classifier.preparer();
+        List<String> names = List.of("parrot.jpg", "cat.bmp", "dragonfly.bmp", "bird.bmp", "sunflower.bmp", "cat_720p.jpg");
+        float[] packed = new float[names.size() * preparer.tensorLength()];
+        List<float[]> single = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) {
+            byte[] bytes = java.nio.file.Files.readAllBytes(TestAssets.images().resolve(names.get(i)));
+            preparer.prepareInto(bytes, packed, i);
+            single.add(preparer.prepare(bytes));
+        }
+        // 6 images with batch 4: two passes, the packed tensor split
+        List<float[]> fromPacked = classifier.probabilities(packed, names.size());
+        List<float[]> fromSingle = classifier.probabilities(single);
+        for (int i = 0; i < names.size(); i++) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(fromSingle.get(i), fromPacked.get(i), 1e-6f, names.get(i));
+        }
+        List<List<Prediction>> firstFour = classifier.infer(packed, 4);
+        assertEquals(4, firstFour.size());
+        assertEquals(classifier.infer(single.subList(0, 4)).get(3).get(0).label(), firstFour.get(3).get(0).label());
     }
 
     @Test

@@ -27,7 +27,7 @@ final class InitCommand implements Callable<Integer> {
     @Mixin
     StackOptions stackOptions;
 
-    @Option(names = "--model", paramLabel = "NAME", description = "The model the stack's workers run (default: resnet50 on AWS).")
+    @Option(names = "--model", paramLabel = "NAME", description = "The model the stack's workers run (default: resnet50-int8 on AWS).")
     String model;
 
     @Option(names = "--max-receives", paramLabel = "N", description = "Receives before a request goes to the dead-letter queue (default: 5).")

@@ -2,10 +2,11 @@ package dev.imgscale.cli;
 
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.daemon.stack.StackContext;
+import dev.imgscale.daemon.web.UploadPolicy;
+import dev.imgscale.daemon.time.Time;
 import dev.imgscale.daemon.web.WebOptions;
 import dev.imgscale.daemon.web.WebServer;
 import java.io.PrintWriter;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -49,21 +50,39 @@ final class ServeCommand implements Callable<Integer> {
             description = "How long POST / waits for its label before answering 504 (default: ${DEFAULT-VALUE}).")
     long resultTimeout;
 
+    @Option(names = "--upload-idle-timeout", paramLabel = "SECONDS", defaultValue = "30",
+            description = {"An upload body that sends nothing for this long is answered 408 and nothing of it is kept;",
+                "also the grace before --min-upload-rate counts, and the longest an upload waits for its turn (default: ${DEFAULT-VALUE})."})
+    long uploadIdleTimeout;
+
+    @Option(names = "--min-upload-rate", paramLabel = "KB", defaultValue = "1",
+            description = "Slowest average upload accepted, in KiB/s, after the grace; slower is answered 408 (0: none; default: ${DEFAULT-VALUE}).")
+    long minUploadRate;
+
+    @Option(names = "--uploads-per-client", paramLabel = "N", defaultValue = "8",
+            description = "Upload bodies read at once per client address; more wait their turn (default: ${DEFAULT-VALUE}).")
+    int uploadsPerClient;
+
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = context.out();
         String secret = token != null ? token : context.env().get("IMGSCALE_TOKEN");
-        if (maxFileMb < 1 || maxRequestMb < 1 || maxFiles < 1 || resultTimeout < 1) {
-            throw new ImgscaleException("--max-file-mb, --max-request-mb, --max-files and --result-timeout must be positive.");
+        if (maxFileMb < 1 || maxRequestMb < 1 || maxFiles < 1 || resultTimeout < 1 || uploadIdleTimeout < 1 || uploadsPerClient < 1) {
+            throw new ImgscaleException("--max-file-mb, --max-request-mb, --max-files, --result-timeout, --upload-idle-timeout and"
+                    + " --uploads-per-client must be positive.");
+        }
+        if (minUploadRate < 0) {
+            throw new ImgscaleException("--min-upload-rate must be 0 or more.");
         }
         WebOptions options = WebOptions.defaults()
                 .withBind(bind)
                 .withToken(secret)
                 .withLimits(maxFileMb << 20, maxRequestMb << 20, maxFiles)
-                .withResultTimeout(Duration.ofSeconds(resultTimeout));
+                .withResultTimeout(Duration.ofSeconds(resultTimeout))
+                .withUploads(new UploadPolicy(Duration.ofSeconds(uploadIdleTimeout), minUploadRate * 1024, uploadsPerClient));
         options.checkExposure(); // before the stack is opened: a refused bind should not wait on AWS
         try (StackContext stack = stackOptions.open(context.env())) {
-            WebServer server = WebServer.start(stack, options, Clock.systemUTC());
+            WebServer server = WebServer.start(stack, options, Time.system());
             CountDownLatch stopped = new CountDownLatch(1);
             Thread hook = new Thread(() -> {
                 server.close();

@@ -1,6 +1,7 @@
 package dev.imgscale.cli;
 
 import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.daemon.sim.Interruptions;
 import dev.imgscale.daemon.sim.Policies;
 import dev.imgscale.daemon.sim.SimulationResult;
 import dev.imgscale.daemon.sim.Simulator;
@@ -51,6 +52,15 @@ final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--price", defaultValue = "0.0832", paramLabel = "USD", description = "Hourly instance price in USD (default: ${DEFAULT-VALUE}, a t3.large on demand in us-east-1).")
     double price;
 
+    @Option(names = "--interrupt", defaultValue = "0", paramLabel = "RATE",
+            description = "Spot interruptions per instance-hour, at random (seeded), each announced two minutes ahead (default: ${DEFAULT-VALUE}, none).")
+    double interrupt;
+
+    @Option(names = "--on-notice", defaultValue = "stop", paramLabel = "WHAT",
+            description = "With --interrupt, what workers do with the notice: stop (stop receiving, finish what fits, hand back the rest),"
+                    + " fit (the same, but keep receiving batches that fit), ignore (die holding their batch) (default: ${DEFAULT-VALUE}).")
+    String onNotice;
+
     @Option(names = "--svg", defaultValue = "simulate.svg", paramLabel = "FILE", description = "Where to write the timeline (default: ${DEFAULT-VALUE}).")
     Path svg;
 
@@ -58,10 +68,19 @@ final class SimulateCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = context.out();
         Trace t = Trace.parse(trace);
+        Interruptions interruptions = new Interruptions(interrupt, Interruptions.EC2_NOTICE, Interruptions.Response.parse(onNotice));
         Simulator.Settings settings = new Simulator.Settings(duration(boot, "--boot"), duration(service, "--service"), max, price,
-                Duration.ofSeconds(60), seed, Duration.ofSeconds(2));
+                Duration.ofSeconds(60), seed, Duration.ofSeconds(2), interruptions);
         out.printf(Locale.ROOT, "trace %s; boot %s, service %s per image, cap %d, $%.4f/h, seed %d%n", t, boot, service, max, price, seed);
-        out.println(SimulationResult.header());
+        if (interruptions.enabled()) {
+            out.printf(Locale.ROOT, "interruptions: %s per instance-hour, %d s notice, workers %s; visibility timeout %d s%n", interrupt,
+                    Interruptions.EC2_NOTICE.toSeconds(), switch (interruptions.response()) {
+                        case STOP -> "stop receiving at the notice";
+                        case FIT -> "keep receiving what fits";
+                        case IGNORE -> "ignore the notice";
+                    }, settings.visibilityTimeout().toSeconds());
+        }
+        out.println(SimulationResult.header(interruptions.enabled()));
         List<SimulationResult> results = new ArrayList<>();
         for (String name : Policies.names(policy)) {
             SimulationResult r = new Simulator(settings).run(t, Policies.create(name));

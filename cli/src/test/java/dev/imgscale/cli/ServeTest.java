@@ -13,6 +13,7 @@ import dev.imgscale.daemon.wire.ResultRecord;
 import dev.imgscale.daemon.port.QueueDepth;
 import dev.imgscale.daemon.stack.StackContext;
 import dev.imgscale.daemon.stack.StackOpener;
+import dev.imgscale.daemon.time.Time;
 import dev.imgscale.daemon.web.WebOptions;
 import dev.imgscale.daemon.web.WebServer;
 import java.io.ByteArrayOutputStream;
@@ -72,7 +73,7 @@ class ServeTest {
                 pipeline.worker("--idle-exit", "600", "--threads", "1"));
         stack = StackOpener.open(new StackOpener.Request(Map.of(), true, null, pipeline.env));
         server = WebServer.start(stack, WebOptions.defaults().withBind("127.0.0.1:0").withLimits(MAX_FILE, MAX_REQUEST, 20)
-                .withResultTimeout(Duration.ofSeconds(120)), Clock.systemUTC());
+                .withResultTimeout(Duration.ofSeconds(120)), Time.system());
         http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
         // the figures are the server's and the warm workers', not the workers' start-up
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
@@ -300,7 +301,7 @@ class ServeTest {
     @Test
     @Order(3)
     void should_require_the_token_when_one_is_set_and_refuse_a_wider_bind_without_one() throws Exception {
-        try (WebServer guarded = WebServer.start(stack, WebOptions.defaults().withBind("127.0.0.1:0").withToken(TOKEN), Clock.systemUTC())) {
+        try (WebServer guarded = WebServer.start(stack, WebOptions.defaults().withBind("127.0.0.1:0").withToken(TOKEN), Time.system())) {
             String before = stackSnapshot();
             HttpResponse<String> none = send(multipart("myfile", "parrot.jpg", image("parrot.jpg")).into(request(guarded, "/")).build());
             assertEquals(401, none.statusCode(), show(none));
@@ -336,7 +337,7 @@ class ServeTest {
         assertTrue(rejected.body().startsWith("(cut, ERROR CORRUPT"), show(rejected));
 
         try (WebServer impatient = WebServer.start(stack, WebOptions.defaults().withBind("127.0.0.1:0")
-                .withResultTimeout(Duration.ofMillis(1)), Clock.systemUTC())) {
+                .withResultTimeout(Duration.ofMillis(1)), Time.system())) {
             HttpResponse<String> late = send(multipart("myfile", "owl.jpg", image("owl.jpg")).into(request(impatient, "/")).build());
             assertEquals(504, late.statusCode(), show(late));
             assertTrue(late.body().contains("imgscale results --job"), show(late));

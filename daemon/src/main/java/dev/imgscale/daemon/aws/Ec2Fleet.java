@@ -5,6 +5,7 @@ import dev.imgscale.daemon.port.FleetInstance;
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.classifier.ThreadSafe;
 import java.time.Instant;
+import dev.imgscale.daemon.port.LaunchOutcome;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -18,41 +19,31 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.services.ec2.Ec2Client;
-import software.amazon.awssdk.services.ec2.model.BlockDeviceMapping;
 import software.amazon.awssdk.services.ec2.model.Filter;
-import software.amazon.awssdk.services.ec2.model.HttpTokensState;
 import software.amazon.awssdk.services.ec2.model.Image;
 import software.amazon.awssdk.services.ec2.model.Instance;
-import software.amazon.awssdk.services.ec2.model.InstanceInterruptionBehavior;
-import software.amazon.awssdk.services.ec2.model.InstanceMetadataEndpointState;
-import software.amazon.awssdk.services.ec2.model.InstanceMetadataTagsState;
 import software.amazon.awssdk.services.ec2.model.InstanceStateName;
-import software.amazon.awssdk.services.ec2.model.MarketType;
 import software.amazon.awssdk.services.ec2.model.Reservation;
-import software.amazon.awssdk.services.ec2.model.ResourceType;
-import software.amazon.awssdk.services.ec2.model.RunInstancesRequest;
-import software.amazon.awssdk.services.ec2.model.RunInstancesResponse;
-import software.amazon.awssdk.services.ec2.model.ShutdownBehavior;
-import software.amazon.awssdk.services.ec2.model.SpotInstanceType;
 import software.amazon.awssdk.services.ec2.model.Tag;
-import software.amazon.awssdk.services.ec2.model.TagSpecification;
-import software.amazon.awssdk.services.ec2.model.VolumeType;
 
 /**
  * {@link Fleet} on EC2. The instances' tags are the fleet's only record: {@code imgscale:stack},
  * {@code imgscale:role=worker} and {@code imgscale:state} ({@code running} or {@code draining}), so a
  * restarted controller rebuilds its view from {@link #list()} alone.
  *
- * <p>Launches are RunInstances calls with the caller's client token, so a launch retried after a
- * timeout or a controller crash returns the first call's instances instead of new ones. Every
+ * <p>Launches of one instance type are RunInstances calls with the caller's client token, so a launch
+ * retried after a timeout or a controller crash returns the first call's instances instead of new
+ * ones; launches over several types ({@code ec2-instance-types}) are one EC2 Fleet call, with the
+ * same token, through {@link PoolLauncher} (why that and not RunInstances per pool: see there). Every
  * instance gets IMDSv2 only (hop limit 1, tags readable from instance metadata), shutdown behaviour
  * "terminate" (a worker that exits powers its instance off, which ends it and its bill) and user
  * data that names only the stack's SSM path ({@link UserData}).
  *
- * <p>Subnets: a launch starts at the subnet picked by its client token (so a retried launch asks
+ * <p>Subnets ({@link SubnetLauncher}): a launch starts at the subnet picked by its client token (so a retried launch asks
  * the same subnet again, and different launches spread over the list) and moves on to the next when
- * EC2 has no capacity or addresses there. Spot launches are not turned into On-Demand ones when
- * Spot has no capacity: that is a cost decision the operator makes with {@code ec2-spot}.
+ * EC2 has no capacity or addresses there. Spot launches become On-Demand ones when Spot has no
+ * capacity in any subnet (or pool) only with {@code ec2-spot-fallback}: a cost decision the operator
+ * makes. Each launch's outcome (markets, fallback) is kept for {@link #recentLaunches()}.
  *
  * <p>Failures the user can fix (permissions, a missing AMI, subnet, security group or template,
  * an account quota) become an {@link ImgscaleException} of one sentence; anything else is thrown
@@ -74,20 +65,18 @@ public final class Ec2Fleet implements Fleet {
     /** DescribeInstances page size (EC2 allows 5 to 1000 with filters). */
     static final int PAGE = 1000;
 
-    /** EC2 has no room for the launch in this subnet's zone: another subnet may have. */
-    private static final Set<String> TRY_NEXT_SUBNET = Set.of("InsufficientInstanceCapacity",
-            "InsufficientFreeAddressesInSubnet", "InsufficientCapacity");
-    private static final Set<String> QUOTA = Set.of("VcpuLimitExceeded", "InstanceLimitExceeded",
-            "MaxSpotInstanceCountExceeded");
-    private static final Set<String> DENIED = Set.of("UnauthorizedOperation", "AccessDenied", "AccessDeniedException");
-    private static final Set<String> BAD_CREDENTIALS = Set.of("AuthFailure", "InvalidClientTokenId",
-            "SignatureDoesNotMatch", "ExpiredToken", "RequestExpired");
-    private static final String NOT_FOUND = "InvalidInstanceID.NotFound";
+    /** Launch outcomes kept for {@link #recentLaunches()}. */
+    static final int KEPT_LAUNCHES = 20;
 
     private final Ec2Client ec2;
     private final Ec2FleetConfig config;
     private final String region;
     private final String userData;
+    private final Ec2Errors errors;
+    /** Null unless {@link Ec2FleetConfig#usesPools()}. */
+    private final PoolLauncher pools;
+    private final SubnetLauncher subnets;
+    private final LaunchLog launches = new LaunchLog(KEPT_LAUNCHES);
     /** The AMI's root device name, looked up once when a root volume size is configured. */
     private volatile String rootDeviceName;
 
@@ -100,6 +89,16 @@ public final class Ec2Fleet implements Fleet {
         this.config = Objects.requireNonNull(config, "config");
         this.region = String.valueOf(ec2.serviceClientConfiguration().region());
         this.userData = UserData.base64(config.stack(), config.idleExit());
+        this.errors = new Ec2Errors(config, region);
+        this.pools = config.usesPools() ? new PoolLauncher(ec2, config,
+                new WorkerLaunchTemplate(ec2, config, userData, tags(), this::rootDeviceName, errors), tags(), errors,
+                region) : null;
+        this.subnets = new SubnetLauncher(ec2, config, region, userData, tags(), this::rootDeviceName, errors);
+    }
+
+    /** The subnets a launch with this token tries, in order (see {@link SubnetLauncher#subnetOrder}). */
+    List<String> subnetOrder(String clientToken) {
+        return subnets.subnetOrder(clientToken);
     }
 
     @Override
@@ -123,6 +122,54 @@ public final class Ec2Fleet implements Fleet {
      */
     @Override
     public List<FleetInstance> launch(int count, String clientToken) {
+        checkLaunch(count, clientToken);
+        try {
+            return launchAndRecord(count, clientToken);
+        } catch (ImgscaleException e) {
+            // A launch that got nothing is news for status too ("no Spot capacity in any pool").
+            record(new LaunchOutcome(Instant.now(), clientToken, count, 0, 0, false, "failed: " + e.getMessage()));
+            throw e;
+        }
+    }
+
+    private List<FleetInstance> launchAndRecord(int count, String clientToken) {
+        if (pools != null) {
+            PoolLauncher.Result r = pools.launch(count, clientToken);
+            record(new LaunchOutcome(Instant.now(), clientToken, count, r.spot(), r.onDemand(), r.fellBack(), r.note()));
+            return r.instances();
+        }
+        if (!config.spot() || !config.spotFallback()) {
+            List<FleetInstance> launched = subnets.launch(count, clientToken, config.spot());
+            record(new LaunchOutcome(Instant.now(), clientToken, count, config.spot() ? launched.size() : 0,
+                    config.spot() ? 0 : launched.size(), false, ""));
+            return launched;
+        }
+        try {
+            List<FleetInstance> launched = subnets.launch(count, clientToken, true);
+            record(new LaunchOutcome(Instant.now(), clientToken, count, launched.size(), 0, false, ""));
+            return launched;
+        } catch (SubnetLauncher.NoCapacity e) {
+            LOG.warn("No Spot capacity for {} x {} in {}; launching On-Demand instead ({})", count, subnets.describeType(),
+                    String.join(", ", e.noRoom), Ec2FleetConfig.KEY_SPOT_FALLBACK);
+            List<FleetInstance> launched = subnets.launch(count, PoolLauncher.fallbackToken(clientToken), false);
+            record(new LaunchOutcome(Instant.now(), clientToken, count, 0, launched.size(), true,
+                    "no Spot capacity in " + String.join(", ", e.noRoom) + "; fell back to On-Demand"));
+            return launched;
+        }
+    }
+
+    /** The last {@value #KEPT_LAUNCHES} launches, oldest first. */
+    @Override
+    public List<LaunchOutcome> recentLaunches() {
+        return launches.list();
+    }
+
+    private void record(LaunchOutcome outcome) {
+        launches.add(outcome);
+    }
+
+
+    private static void checkLaunch(int count, String clientToken) {
         if (count < 1) {
             throw new IllegalArgumentException("count must be at least 1: " + count);
         }
@@ -131,58 +178,9 @@ public final class Ec2Fleet implements Fleet {
             throw new IllegalArgumentException("clientToken must be 1-" + MAX_TOKEN + " printable ASCII characters: "
                     + clientToken);
         }
-        List<String> order = subnetOrder(clientToken);
-        List<String> noRoom = new ArrayList<>();
-        AwsServiceException last = null;
-        for (String subnet : order) {
-            try {
-                return run(count, clientToken, subnet);
-            } catch (AwsServiceException e) {
-                last = e;
-                String code = code(e);
-                if (TRY_NEXT_SUBNET.contains(code)) {
-                    LOG.warn("EC2 has no capacity for {} x {} in {} ({}){}", count, describeType(),
-                            subnet == null ? "the template's subnet" : subnet, code,
-                            noRoom.size() + 1 < order.size() ? "; trying the next subnet" : "");
-                    noRoom.add(subnet == null ? "the launch template's subnet" : subnet);
-                } else if ("IdempotentParameterMismatch".equals(code)) {
-                    // This token already launched, in another subnet (an earlier attempt moved on from
-                    // this one): the subnet that launched it answers with those instances.
-                    LOG.info("Client token {} was used with another subnet than {}; asking the next", clientToken, subnet);
-                } else {
-                    throw translate(e, "ec2:RunInstances");
-                }
-            }
-        }
-        if (noRoom.isEmpty()) {
-            throw new IllegalStateException("Client token " + clientToken + " was already used for a different launch:"
-                    + " a token must name one launch", last);
-        }
-        throw new ImgscaleException("EC2 has no capacity for " + count + " " + describeType() + (config.spot() ? " Spot" : "")
-                + " instance" + (count == 1 ? "" : "s") + " in " + String.join(", ", noRoom) + " (" + region
-                + "): add subnets in other Availability Zones to " + Ec2FleetConfig.KEY_SUBNETS + ", choose another "
-                + "instance type" + (config.spot() ? ", turn off " + Ec2FleetConfig.KEY_SPOT : "")
-                + ", or wait and retry.", last);
     }
 
-    /**
-     * The subnets a launch with this token tries, in order; a single null when the launch template
-     * chooses. The same token always starts at the same subnet, so a retried launch repeats the
-     * first attempt's call, while launches with different tokens spread over the subnets.
-     */
-    List<String> subnetOrder(String clientToken) {
-        List<String> subnets = config.subnets();
-        List<String> order = new ArrayList<>();
-        if (subnets.isEmpty()) {
-            order.add(null);
-            return order;
-        }
-        int start = Math.floorMod(clientToken.hashCode(), subnets.size());
-        for (int i = 0; i < subnets.size(); i++) {
-            order.add(subnets.get((start + i) % subnets.size()));
-        }
-        return order;
-    }
+
 
     @Override
     public void markDraining(Collection<String> ids, boolean draining) {
@@ -196,8 +194,8 @@ public final class Ec2Fleet implements Fleet {
         try {
             ec2.createTags(b -> b.resources(ids).tags(tag));
         } catch (AwsServiceException e) {
-            if (!NOT_FOUND.equals(code(e))) {
-                throw translate(e, "ec2:CreateTags");
+            if (!Ec2Errors.NOT_FOUND.equals(Ec2Errors.code(e))) {
+                throw errors.translate(e, "ec2:CreateTags");
             }
             if (ids.size() == 1) {
                 LOG.info("Instance {} is gone; not tagging it {}", ids.get(0), tag.value());
@@ -244,8 +242,8 @@ public final class Ec2Fleet implements Fleet {
             ec2.terminateInstances(b -> b.instanceIds(ids));
             LOG.info("Terminated {}", ids);
         } catch (AwsServiceException e) {
-            if (!NOT_FOUND.equals(code(e))) {
-                throw translate(e, "ec2:TerminateInstances");
+            if (!Ec2Errors.NOT_FOUND.equals(Ec2Errors.code(e))) {
+                throw errors.translate(e, "ec2:TerminateInstances");
             }
             if (ids.size() == 1) {
                 LOG.info("Instance {} is already gone", ids.get(0));
@@ -276,87 +274,12 @@ public final class Ec2Fleet implements Fleet {
                 }
             }
         } catch (AwsServiceException e) {
-            throw translate(e, action);
+            throw errors.translate(e, action);
         }
         return out;
     }
 
-    private List<FleetInstance> run(int count, String clientToken, String subnet) {
-        RunInstancesRequest request = request(count, clientToken, subnet);
-        RunInstancesResponse response = ec2.runInstances(request);
-        Map<String, String> requested = new LinkedHashMap<>();
-        for (Tag t : tags()) {
-            requested.put(t.key(), t.value());
-        }
-        List<FleetInstance> launched = new ArrayList<>();
-        for (Instance i : response.instances()) {
-            toFleetInstance(i, requested).ifPresent(launched::add);
-        }
-        LOG.info("Launched {} (client token {}{})", launched.stream().map(FleetInstance::id).toList(), clientToken,
-                subnet == null ? "" : ", subnet " + subnet);
-        return launched;
-    }
 
-    /** The RunInstances request; package-visible so tests can read what would be sent. */
-    RunInstancesRequest request(int count, String clientToken, String subnet) {
-        List<Tag> tags = tags();
-        RunInstancesRequest.Builder b = RunInstancesRequest.builder()
-                .minCount(count)
-                .maxCount(count)
-                .clientToken(clientToken)
-                .tagSpecifications(
-                        TagSpecification.builder().resourceType(ResourceType.INSTANCE).tags(tags).build(),
-                        TagSpecification.builder().resourceType(ResourceType.VOLUME).tags(tags).build())
-                .metadataOptions(m -> m
-                        .httpEndpoint(InstanceMetadataEndpointState.ENABLED)
-                        .httpTokens(HttpTokensState.REQUIRED)
-                        // 1: only the host reaches IMDS, not a container or anything forwarded through it.
-                        .httpPutResponseHopLimit(1)
-                        // The worker can read its own imgscale:state tag without an API call.
-                        .instanceMetadataTags(InstanceMetadataTagsState.ENABLED))
-                .instanceInitiatedShutdownBehavior(ShutdownBehavior.TERMINATE)
-                .userData(userData);
-        if (subnet != null) {
-            b.subnetId(subnet);
-        }
-        if (config.usesLaunchTemplate()) {
-            b.launchTemplate(t -> {
-                if (config.launchTemplateIsId()) {
-                    t.launchTemplateId(config.launchTemplate());
-                } else {
-                    t.launchTemplateName(config.launchTemplate());
-                }
-                t.version(config.launchTemplateVersion());
-            });
-        } else {
-            b.imageId(config.ami())
-                    .instanceType(config.instanceType())
-                    .securityGroupIds(config.securityGroups())
-                    .iamInstanceProfile(p -> {
-                        if (config.instanceProfileIsArn()) {
-                            p.arn(config.instanceProfile());
-                        } else {
-                            p.name(config.instanceProfile());
-                        }
-                    });
-            if (config.keyName() != null) {
-                b.keyName(config.keyName());
-            }
-            if (config.rootVolumeGib() != null) {
-                b.blockDeviceMappings(BlockDeviceMapping.builder()
-                        .deviceName(rootDeviceName())
-                        .ebs(e -> e.volumeSize(config.rootVolumeGib()).volumeType(VolumeType.GP3)
-                                .deleteOnTermination(true))
-                        .build());
-            }
-        }
-        if (config.spot()) {
-            b.instanceMarketOptions(o -> o.marketType(MarketType.SPOT).spotOptions(s -> s
-                    .spotInstanceType(SpotInstanceType.ONE_TIME)
-                    .instanceInterruptionBehavior(InstanceInterruptionBehavior.TERMINATE)));
-        }
-        return b.build();
-    }
 
     /**
      * The AMI's root device ({@code /dev/xvda} on Amazon Linux 2023, but not on every AMI): a block
@@ -369,10 +292,10 @@ public final class Ec2Fleet implements Fleet {
             try {
                 images = ec2.describeImages(b -> b.imageIds(config.ami())).images();
             } catch (AwsServiceException e) {
-                throw translate(e, "ec2:DescribeImages");
+                throw errors.translate(e, "ec2:DescribeImages");
             }
             if (images.isEmpty() || images.get(0).rootDeviceName() == null) {
-                throw amiNotFound(null);
+                throw errors.amiNotFound(null);
             }
             name = images.get(0).rootDeviceName();
             rootDeviceName = name;
@@ -388,7 +311,7 @@ public final class Ec2Fleet implements Fleet {
                 tag(STATE_TAG, STATE_RUNNING));
     }
 
-    private static Optional<FleetInstance> toFleetInstance(Instance i, Map<String, String> fallbackTags) {
+    static Optional<FleetInstance> toFleetInstance(Instance i, Map<String, String> fallbackTags) {
         FleetInstance.State state = switch (i.state() == null ? InstanceStateName.PENDING : i.state().name()) {
             case PENDING -> FleetInstance.State.PENDING;
             case RUNNING -> FleetInstance.State.RUNNING;
@@ -407,74 +330,8 @@ public final class Ec2Fleet implements Fleet {
         return Optional.of(new FleetInstance(i.instanceId(), state, launched, tags));
     }
 
-    private RuntimeException translate(AwsServiceException e, String action) {
-        String code = code(e);
-        String message = e.awsErrorDetails() == null ? e.getMessage() : e.awsErrorDetails().errorMessage();
-        if (code == null) {
-            return e;
-        }
-        if (code.startsWith("InvalidAMIID.")) {
-            return amiNotFound(e);
-        }
-        if (DENIED.contains(code)) {
-            return new ImgscaleException("AWS denied " + action + " to the controller's identity (" + code + "): grant it"
-                    + " that permission and iam:PassRole on the workers' role (examples/iam/), or run with --profile"
-                    + " for an identity that has them; `aws sts decode-authorization-message` explains the refusal.", e);
-        }
-        if (BAD_CREDENTIALS.contains(code)) {
-            return new ImgscaleException("AWS does not accept the controller's credentials (" + code + " on " + action
-                    + "): renew them or check AWS_PROFILE, then restart the controller.", e);
-        }
-        if (QUOTA.contains(code)) {
-            return new ImgscaleException("Your account's EC2 quota in " + region + " does not allow more "
-                    + (config.spot() ? "Spot " : "") + "instances (" + code + "): lower the controller's --max, or ask"
-                    + " for more in the Service Quotas console (" + (config.spot() ? "All Standard Spot Instance Requests"
-                    : "Running On-Demand Standard instances") + ", counted in vCPUs).", e);
-        }
-        if (code.startsWith("InvalidSubnetID.") || code.startsWith("InvalidSubnet")) {
-            return new ImgscaleException("A subnet in " + Ec2FleetConfig.KEY_SUBNETS + " (" + String.join(",",
-                    config.subnets()) + ") does not exist in " + region + ": " + message + "; use subnets of that region.", e);
-        }
-        if (code.startsWith("InvalidGroup.") || code.startsWith("InvalidSecurityGroupID.")) {
-            return new ImgscaleException("A security group in " + Ec2FleetConfig.KEY_SECURITY_GROUPS + " does not exist in "
-                    + region + " or not in the subnets' VPC: " + message + ".", e);
-        }
-        if (code.startsWith("InvalidLaunchTemplate")) {
-            return new ImgscaleException("The launch template " + config.launchTemplate() + " (version "
-                    + config.launchTemplateVersion() + ") was not found in " + region + ": check "
-                    + Ec2FleetConfig.KEY_LAUNCH_TEMPLATE + "; launch templates are regional.", e);
-        }
-        if (code.startsWith("InvalidKeyPair.")) {
-            return new ImgscaleException("The key pair " + config.keyName() + " does not exist in " + region
-                    + ": key pairs are regional; import it there or remove " + Ec2FleetConfig.KEY_KEY_NAME + ".", e);
-        }
-        if ("OptInRequired".equals(code) || "PendingVerification".equals(code) || "Blocked".equals(code)) {
-            return new ImgscaleException("Your account cannot launch instances in " + region + " yet (" + code + "): "
-                    + message, e);
-        }
-        if (e.statusCode() >= 400 && e.statusCode() < 500 && !e.isThrottlingException()) {
-            // e.g. InvalidParameterValue for an instance profile that does not exist, or an AMI of the wrong architecture.
-            return new ImgscaleException(action + " was refused in " + region + ": " + message + " (" + code
-                    + "); check the " + (config.usesLaunchTemplate() ? "launch template" : "ec2-* settings") + ".", e);
-        }
-        return e;
-    }
 
-    private ImgscaleException amiNotFound(AwsServiceException cause) {
-        return new ImgscaleException("AMI " + config.ami() + " not found in region " + region
-                + ": AMIs are regional, copy it or build it there (packer/), or set " + Ec2FleetConfig.KEY_AMI
-                + " to that region's AMI.", cause);
-    }
-
-    private String describeType() {
-        return config.usesLaunchTemplate() ? "launch template " + config.launchTemplate() : config.instanceType();
-    }
-
-    private static String code(AwsServiceException e) {
-        return e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
-    }
-
-    private static Tag tag(String key, String value) {
+    static Tag tag(String key, String value) {
         return Tag.builder().key(key).value(value).build();
     }
 

@@ -30,16 +30,27 @@ import java.util.regex.Pattern;
  * @param securityGroups        security group ids ({@code sg-...}); null or empty with a template
  * @param instanceProfile       the workers' instance profile, by name or ARN; null with a template
  * @param keyName               an EC2 key pair for SSH; null for none (the usual case: use SSM Session Manager)
- * @param spot                  launch one-time Spot instances; when Spot has no capacity the launch fails and is
- *                              NOT retried as On-Demand: the controller retries it later, still as Spot
+ * @param spot                  launch one-time Spot instances; when Spot has no capacity the launch fails and the
+ *                              controller retries it later, still as Spot, unless {@code spotFallback} is on
  * @param rootVolumeGib         the root volume's size in GiB (gp3); null keeps the AMI's
  * @param idleExit              how long a worker waits without work before it exits (and its instance terminates):
  *                              the safety net that ends a fleet whose controller died
+ * @param instanceTypes         several instance types ({@code ec2-instance-types}) instead of {@link #instanceType}:
+ *                              launches then go through one EC2 Fleet call over every type and subnet ("pools",
+ *                              see {@link PoolLauncher}), Spot with the price-capacity-optimized strategy. Empty: one
+ *                              type, launched with RunInstances as before. Explicit parameters only
+ * @param instanceRequirements  instead of naming types, a range of vCPUs and memory ({@code ec2-instance-requirements},
+ *                              {@link InstanceRequirements}): EC2 Fleet then considers every type that fits; also
+ *                              through {@link PoolLauncher}. Null: none
+ * @param spotFallback          when Spot has no capacity in any pool, launch the rest On-Demand at once instead of
+ *                              failing ({@code ec2-spot-fallback}; needs {@code ec2-spot}); what happened is logged and
+ *                              kept in {@link Ec2Fleet#recentLaunches()}
  */
 public record Ec2FleetConfig(String stack, String launchTemplate, String launchTemplateVersion, String ami,
                              String instanceType, List<String> subnets, List<String> securityGroups,
                              String instanceProfile, String keyName, boolean spot, Integer rootVolumeGib,
-                             Duration idleExit) {
+                             Duration idleExit, List<String> instanceTypes, InstanceRequirements instanceRequirements,
+                             boolean spotFallback) {
 
     /** The configuration keys {@link #fromValues} reads. */
     public static final String KEY_LAUNCH_TEMPLATE = "ec2-launch-template";
@@ -53,11 +64,18 @@ public record Ec2FleetConfig(String stack, String launchTemplate, String launchT
     public static final String KEY_SPOT = "ec2-spot";
     public static final String KEY_ROOT_VOLUME_GIB = "ec2-root-volume-gib";
     public static final String KEY_IDLE_EXIT = "worker-idle-exit";
+    public static final String KEY_INSTANCE_TYPES = "ec2-instance-types";
+    public static final String KEY_SPOT_FALLBACK = "ec2-spot-fallback";
+    public static final String KEY_INSTANCE_REQUIREMENTS = "ec2-instance-requirements";
+
+    /** EC2 Fleet accepts up to 300 overrides per call; types x subnets stay well below that. */
+    public static final int MAX_POOLS = 300;
 
     /** All of them, for the config loader's list of known keys. */
     public static final List<String> KEYS = List.of(KEY_LAUNCH_TEMPLATE, KEY_LAUNCH_TEMPLATE_VERSION, KEY_AMI,
             KEY_INSTANCE_TYPE, KEY_SUBNETS, KEY_SECURITY_GROUPS, KEY_INSTANCE_PROFILE, KEY_KEY_NAME, KEY_SPOT,
-            KEY_ROOT_VOLUME_GIB, KEY_IDLE_EXIT);
+            KEY_ROOT_VOLUME_GIB, KEY_IDLE_EXIT, KEY_INSTANCE_TYPES, KEY_SPOT_FALLBACK,
+            KEY_INSTANCE_REQUIREMENTS);
 
     public static final String LATEST = "$Latest";
 
@@ -102,12 +120,15 @@ public record Ec2FleetConfig(String stack, String launchTemplate, String launchT
         subnets = subnets == null ? List.of() : List.copyOf(subnets);
         securityGroups = securityGroups == null ? List.of() : List.copyOf(securityGroups);
         idleExit = idleExit == null ? DEFAULT_IDLE_EXIT : idleExit;
+        instanceTypes = instanceTypes == null ? List.of() : List.copyOf(instanceTypes);
+        checkPools(launchTemplate, instanceType, instanceTypes, instanceRequirements, subnets, spot, spotFallback);
 
         if (launchTemplate != null) {
             checkTemplate(launchTemplate, launchTemplateVersion, ami, instanceType, securityGroups, instanceProfile,
                     keyName, rootVolumeGib);
         } else {
-            checkExplicit(ami, instanceType, subnets, securityGroups, instanceProfile);
+            checkExplicit(ami, !instanceTypes.isEmpty() ? instanceTypes.get(0) : instanceRequirements != null ? "by.attributes"
+                    : instanceType, subnets, securityGroups, instanceProfile);
         }
         checkEach(subnets, SUBNET, KEY_SUBNETS, "subnet-0123456789abcdef0");
         checkEach(securityGroups, SECURITY_GROUP, KEY_SECURITY_GROUPS, "sg-0123456789abcdef0");
@@ -129,14 +150,14 @@ public record Ec2FleetConfig(String stack, String launchTemplate, String launchT
     /** Launches from a launch template (id {@code lt-...} or name) at {@code $Latest}, into the template's network. */
     public static Ec2FleetConfig withTemplate(String stack, String launchTemplate) {
         return new Ec2FleetConfig(stack, launchTemplate, LATEST, null, null, List.of(), List.of(), null, null, false,
-                null, null);
+                null, null, List.of(), null, false);
     }
 
     /** Launches from explicit parameters, On-Demand, keeping the AMI's root volume and no key pair. */
     public static Ec2FleetConfig withImage(String stack, String ami, String instanceType, List<String> subnets,
                                            List<String> securityGroups, String instanceProfile) {
         return new Ec2FleetConfig(stack, null, null, ami, instanceType, subnets, securityGroups, instanceProfile,
-                null, false, null, null);
+                null, false, null, null, List.of(), null, false);
     }
 
     /**
@@ -165,12 +186,20 @@ public record Ec2FleetConfig(String stack, String launchTemplate, String launchT
                 values.get(KEY_KEY_NAME),
                 bool(values.get(KEY_SPOT), KEY_SPOT),
                 integer(values.get(KEY_ROOT_VOLUME_GIB), KEY_ROOT_VOLUME_GIB),
-                seconds(values.get(KEY_IDLE_EXIT), KEY_IDLE_EXIT));
+                seconds(values.get(KEY_IDLE_EXIT), KEY_IDLE_EXIT),
+                commaList(values.get(KEY_INSTANCE_TYPES)),
+                InstanceRequirements.parse(values.get(KEY_INSTANCE_REQUIREMENTS)),
+                bool(values.get(KEY_SPOT_FALLBACK), KEY_SPOT_FALLBACK));
     }
 
     /** Whether launches use {@link #launchTemplate()} rather than explicit parameters. */
     public boolean usesLaunchTemplate() {
         return launchTemplate != null;
+    }
+
+    /** Whether launches go through EC2 Fleet over several pools ({@link #instanceTypes()} or {@link #instanceRequirements()}). */
+    public boolean usesPools() {
+        return !instanceTypes.isEmpty() || instanceRequirements != null;
     }
 
     /** Whether {@link #launchTemplate()} is an id ({@code lt-...}) rather than a name. */
@@ -195,32 +224,49 @@ public record Ec2FleetConfig(String stack, String launchTemplate, String launchT
 
     public Ec2FleetConfig withSpot(boolean spot) {
         return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, instanceType, subnets,
-                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit);
+                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, instanceRequirements, spotFallback);
+    }
+
+    /** Several instance types instead of one: launches go through EC2 Fleet (the single type is dropped). */
+    public Ec2FleetConfig withInstanceTypes(List<String> types) {
+        return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, null, subnets,
+                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, types, instanceRequirements, spotFallback);
+    }
+
+    /** Instance types chosen by EC2 from a range of vCPUs and memory (the single type is dropped). */
+    public Ec2FleetConfig withInstanceRequirements(InstanceRequirements requirements) {
+        return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, null, subnets,
+                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, requirements, spotFallback);
+    }
+
+    public Ec2FleetConfig withSpotFallback(boolean fallback) {
+        return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, instanceType, subnets,
+                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, instanceRequirements, fallback);
     }
 
     public Ec2FleetConfig withSubnets(List<String> subnets) {
         return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, instanceType, subnets,
-                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit);
+                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, instanceRequirements, spotFallback);
     }
 
     public Ec2FleetConfig withLaunchTemplateVersion(String version) {
         return new Ec2FleetConfig(stack, launchTemplate, version, ami, instanceType, subnets, securityGroups,
-                instanceProfile, keyName, spot, rootVolumeGib, idleExit);
+                instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, instanceRequirements, spotFallback);
     }
 
     public Ec2FleetConfig withKeyName(String keyName) {
         return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, instanceType, subnets,
-                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit);
+                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, instanceRequirements, spotFallback);
     }
 
     public Ec2FleetConfig withRootVolumeGib(Integer gib) {
         return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, instanceType, subnets,
-                securityGroups, instanceProfile, keyName, spot, gib, idleExit);
+                securityGroups, instanceProfile, keyName, spot, gib, idleExit, instanceTypes, instanceRequirements, spotFallback);
     }
 
     public Ec2FleetConfig withIdleExit(Duration idleExit) {
         return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, instanceType, subnets,
-                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit);
+                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, instanceRequirements, spotFallback);
     }
 
     private static void checkTemplate(String template, String version, String ami, String instanceType,
@@ -246,6 +292,41 @@ public record Ec2FleetConfig(String stack, String launchTemplate, String launchT
             throw new ImgscaleException("With " + KEY_LAUNCH_TEMPLATE + " set, " + String.join(", ", both)
                     + " must come from the launch template: remove " + (both.size() == 1 ? "it" : "them")
                     + " from the configuration or drop the template.");
+        }
+    }
+
+    private static void checkPools(String template, String instanceType, List<String> instanceTypes,
+                                   InstanceRequirements requirements, List<String> subnets, boolean spot,
+                                   boolean spotFallback) {
+        if (spotFallback && !spot) {
+            throw new ImgscaleException(KEY_SPOT_FALLBACK + " falls back from Spot to On-Demand, so it needs "
+                    + KEY_SPOT + " = true; remove it or turn Spot on.");
+        }
+        if (instanceTypes.isEmpty() && requirements == null) {
+            return;
+        }
+        String key = instanceTypes.isEmpty() ? KEY_INSTANCE_REQUIREMENTS : KEY_INSTANCE_TYPES;
+        if (!instanceTypes.isEmpty() && requirements != null) {
+            // EC2 Fleet takes either named types or attributes in one launch, not a mix.
+            throw new ImgscaleException("Set either " + KEY_INSTANCE_TYPES + " or " + KEY_INSTANCE_REQUIREMENTS
+                    + ", not both.");
+        }
+        if (instanceType != null) {
+            throw new ImgscaleException("Set either " + KEY_INSTANCE_TYPE + " (one type) or " + key
+                    + " (several), not both.");
+        }
+        if (template != null) {
+            // EC2 Fleet takes user data and metadata options only from a launch template, and the fleet would
+            // have to rewrite the operator's template to set them; it writes its own from explicit parameters.
+            throw new ImgscaleException(key + " works with explicit parameters (" + KEY_AMI + ", "
+                    + KEY_SECURITY_GROUPS + ", " + KEY_INSTANCE_PROFILE + "), not with " + KEY_LAUNCH_TEMPLATE
+                    + ": drop the template, or keep one instance type in it.");
+        }
+        checkEach(instanceTypes, INSTANCE_TYPE, KEY_INSTANCE_TYPES, "c7i.large");
+        int pools = Math.max(1, instanceTypes.size()) * Math.max(1, subnets.size());
+        if (pools > MAX_POOLS) {
+            throw new ImgscaleException(key + " x " + KEY_SUBNETS + " make " + pools
+                    + " pools; EC2 Fleet takes at most " + MAX_POOLS + " in one launch.");
         }
     }
 
@@ -277,7 +358,7 @@ public record Ec2FleetConfig(String stack, String launchTemplate, String launchT
     private static void checkEach(List<String> ids, Pattern pattern, String key, String example) {
         for (String id : ids) {
             if (id == null || !pattern.matcher(id).matches()) {
-                throw new ImgscaleException(key + " must be a comma-separated list of ids like " + example + ", but '"
+                throw new ImgscaleException(key + " must be a comma-separated list like " + example + ", but '"
                         + id + "' is not one.");
             }
         }

@@ -40,4 +40,12 @@ public interface Fleet {
 
     /** Terminates the instances (missing ones are not an error). */
     void terminate(Collection<String> ids);
+
+    /**
+     * The last launches and what came of them (markets, fallbacks), oldest first, for the controller
+     * to publish in the fleet's state; empty for fleets with nothing to say.
+     */
+    default List<LaunchOutcome> recentLaunches() {
+        return List.of();
+    }
 }

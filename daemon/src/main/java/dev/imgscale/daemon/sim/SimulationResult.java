@@ -14,14 +14,17 @@ import java.util.Locale;
  * @param backToZero       seconds from the last result until no instance is left (NaN if never)
  * @param unfinished       images without a result when the run stopped
  * @param busyKills        terminations of workers that held messages
+ * @param interruptions    what Spot interruptions did; null when the run had none
  */
 public record SimulationResult(String policy, String trace, int images, double makespan, double p50, double p95, double max,
                                double instanceSeconds, double cost, int peak, int launches, double backToZero, int unfinished,
-                               int busyKills, List<ControllerEvent> events, List<double[]> timeline) {
+                               int busyKills, List<ControllerEvent> events, List<double[]> timeline,
+                               Interruptions.Tally interruptions) {
 
     static SimulationResult of(String policy, Trace trace, Simulator.Settings settings, double[] latencies, int completed,
                                List<double[]> lives, int peak, int launches, double firstArrival, double lastCompletion,
-                               double zeroAt, List<ControllerEvent> events, List<double[]> timeline) {
+                               double zeroAt, List<ControllerEvent> events, List<double[]> timeline,
+                               Interruptions.Tally interruptions) {
         double[] done = Arrays.stream(latencies).filter(v -> !Double.isNaN(v)).sorted().toArray();
         double instanceSeconds = 0;
         double billed = 0;
@@ -36,7 +39,7 @@ public record SimulationResult(String policy, String trace, int images, double m
         return new SimulationResult(policy, trace.name(), trace.size(), lastCompletion - firstArrival, percentile(done, 0.50),
                 percentile(done, 0.95), done.length == 0 ? Double.NaN : done[done.length - 1], instanceSeconds,
                 billed / 3600 * settings.pricePerHour(), peak, launches, Double.isNaN(zeroAt) ? Double.NaN : zeroAt - lastCompletion,
-                trace.size() - completed, busyKills, List.copyOf(events), List.copyOf(timeline));
+                trace.size() - completed, busyKills, List.copyOf(events), List.copyOf(timeline), interruptions);
     }
 
     static double percentile(double[] sorted, double q) {
@@ -52,10 +55,18 @@ public record SimulationResult(String policy, String trace, int images, double m
                 "policy", "makespan", "p50", "p95", "max", "inst-sec", "cost", "peak", "launches", "to-zero", "killed");
     }
 
+    /** {@link #header()} with the interruption columns, for runs with Spot interruptions. */
+    public static String header(boolean interruptions) {
+        return interruptions ? header() + String.format(Locale.ROOT, " %5s %7s %9s %7s", "intr", "handed", "stranded", "redone")
+                : header();
+    }
+
     public String row() {
-        return String.format(Locale.ROOT, "%-16s %8.1fs %7.1fs %7.1fs %7.1fs %10.0f %9s %5d %8d %9s %6d%s",
+        String tally = interruptions == null ? "" : String.format(Locale.ROOT, " %5d %7d %9d %7d",
+                interruptions.interrupted(), interruptions.handedBack(), interruptions.stranded(), interruptions.redone());
+        return String.format(Locale.ROOT, "%-16s %8.1fs %7.1fs %7.1fs %7.1fs %10.0f %9s %5d %8d %9s %6d%s%s",
                 policy, makespan, p50, p95, max, instanceSeconds, String.format(Locale.ROOT, "$%.4f", cost), peak, launches,
-                Double.isNaN(backToZero) ? "never" : String.format(Locale.ROOT, "%.1fs", backToZero), busyKills,
+                Double.isNaN(backToZero) ? "never" : String.format(Locale.ROOT, "%.1fs", backToZero), busyKills, tally,
                 unfinished > 0 ? "  (" + unfinished + " unfinished)" : "");
     }
 }

@@ -40,9 +40,24 @@ public final class Simulator {
      * @param cap               the most workers
      * @param pricePerHour      what one instance costs an hour (billed per second, 60 s minimum)
      * @param visibilityTimeout how long a request held by a terminated worker stays invisible
+     * @param interruptions     Spot interruptions ({@link Interruptions#none()}: none)
      */
     public record Settings(Duration boot, Duration service, int cap, double pricePerHour, Duration visibilityTimeout, long seed,
-                           Duration controllerInterval) {
+                           Duration controllerInterval, Interruptions interruptions) {
+        public Settings {
+            interruptions = interruptions == null ? Interruptions.none() : interruptions;
+        }
+
+        /** Without interruptions. */
+        public Settings(Duration boot, Duration service, int cap, double pricePerHour, Duration visibilityTimeout, long seed,
+                        Duration controllerInterval) {
+            this(boot, service, cap, pricePerHour, visibilityTimeout, seed, controllerInterval, Interruptions.none());
+        }
+
+        public Settings withInterruptions(Interruptions interruptions) {
+            return new Settings(boot, service, cap, pricePerHour, visibilityTimeout, seed, controllerInterval, interruptions);
+        }
+
         public static Settings defaults() {
             return new Settings(Duration.ofSeconds(25), Duration.ofMillis(300), 19, 0.0832, Duration.ofSeconds(60), 1,
                     Duration.ofSeconds(2));
@@ -56,6 +71,11 @@ public final class Simulator {
     private final Settings settings;
     private double now;
     private final Random random;
+    private final Random interruptionRandom;
+    private int interrupted;
+    private int handedBack;
+    private int stranded;
+    private int redone;
 
     // the queue: waiting messages (by arrival time), and in-flight ones with their deadlines
     private final Deque<double[]> visible = new ArrayDeque<>();
@@ -76,6 +96,7 @@ public final class Simulator {
     public Simulator(Settings settings) {
         this.settings = settings;
         this.random = new Random(settings.seed());
+        this.interruptionRandom = settings.interruptions().random(settings.seed());
     }
 
     /** Simulates the trace under the policy. */
@@ -116,7 +137,11 @@ public final class Simulator {
             }
             expireVisibility();
             for (VWorker w : new ArrayList<>(workers.values())) {
-                w.step();
+                if (now >= w.interruptAt) {
+                    reclaim(w);
+                } else {
+                    w.step();
+                }
             }
             if (now >= nextTick) {
                 controller.tick();
@@ -143,7 +168,24 @@ public final class Simulator {
             instanceLives.add(new double[] {w.launchedAt, now});
         }
         return SimulationResult.of(policy.name(), trace, settings, latencies, completed, instanceLives, peak, launches,
-                arrivals.length == 0 ? 0 : arrivals[0], lastCompletion, zeroAt, events, timeline);
+                arrivals.length == 0 ? 0 : arrivals[0], lastCompletion, zeroAt, events, timeline,
+                settings.interruptions().enabled() ? new Interruptions.Tally(interrupted, handedBack, stranded, redone) : null);
+    }
+
+    /** EC2 takes the instance back: what the worker still holds stays in flight until the visibility timeout. */
+    private void reclaim(VWorker w) {
+        workers.remove(w.id);
+        instanceLives.add(new double[] {w.launchedAt, now});
+        if (!w.announced) {
+            interrupted++;
+        }
+        if (!w.hand.isEmpty()) {
+            stranded += w.hand.size();
+            redone++;
+        }
+        w.hand.clear();
+        w.stopped = true;
+        // its last report stays on the board until the controller finds it stale and unlisted
     }
 
     private void expireVisibility() {
@@ -181,14 +223,27 @@ public final class Simulator {
         double msPerImage;
         double nextReport;
         boolean stopped;
+        /** When EC2 reclaims the instance (infinite without interruptions), and whether the worker was told. */
+        final double interruptAt;
+        boolean announced;
+        boolean noticed;
 
         VWorker(String id) {
             this.id = id;
             this.launchedAt = now;
             this.readyAt = now + seconds(settings.boot()) * (0.9 + 0.2 * random.nextDouble());
+            this.interruptAt = now + settings.interruptions().drawLifetime(interruptionRandom);
         }
 
         void step() {
+            if (!announced && now >= interruptAt - seconds(settings.interruptions().notice())) {
+                // EC2 announces it either way; only a worker that honours the notice acts on it.
+                announced = true;
+                interrupted++;
+                if (settings.interruptions().honoured()) {
+                    takeNotice();
+                }
+            }
             if (stopped || now < readyAt) {
                 return;
             }
@@ -216,12 +271,13 @@ public final class Simulator {
                 }
             }
             if (hand.isEmpty()) {
-                if (drainMarks.contains(this.id)) {
+                int room = noticed ? fitsBeforeDeadline() : BATCH;
+                if (drainMarks.contains(this.id) || room == 0) {
                     stopped = true;
                     report();
                     return;
                 }
-                while (hand.size() < BATCH && !visible.isEmpty()) {
+                while (hand.size() < room && !visible.isEmpty()) {
                     double[] m = visible.pollFirst();
                     hand.add(m);
                     inFlight.put((int) m[0], m);
@@ -236,6 +292,45 @@ public final class Simulator {
             }
         }
 
+        /**
+         * EC2's notice: stop receiving, keep what fits before the deadline (the image in progress, then
+         * whole images at the mean service time, with a margin), hand the rest back at once.
+         */
+        void takeNotice() {
+            noticed = true;
+            double cutoff = interruptAt - seconds(Interruptions.MARGIN);
+            double finish = hand.isEmpty() ? now : Math.max(now, busyUntil);
+            int keep = hand.isEmpty() ? 0 : 1;
+            while (keep < hand.size() && finish + seconds(settings.service()) <= cutoff) {
+                finish += seconds(settings.service());
+                keep++;
+            }
+            for (int i = hand.size() - 1; i >= keep; i--) {
+                double[] m = hand.remove(i);
+                int mid = (int) m[0];
+                if (inFlight.remove(mid) != null) {
+                    inFlightDeadline.remove(mid);
+                    visible.addFirst(m);
+                    handedBack++;
+                }
+            }
+            if (hand.isEmpty() && startedAt >= 0) {
+                stopped = true;
+            }
+            if (startedAt >= 0) {
+                report();
+            }
+        }
+
+        /** After a notice: none (STOP), or as many whole images as fit before the deadline's margin (FIT). */
+        int fitsBeforeDeadline() {
+            if (settings.interruptions().response() != Interruptions.Response.FIT) {
+                return 0;
+            }
+            double left = interruptAt - seconds(Interruptions.MARGIN) - now;
+            return (int) Math.max(0, Math.min(BATCH, Math.floor(left / seconds(settings.service()))));
+        }
+
         double serviceDraw() {
             double sigma = 0.2;
             double draw = seconds(settings.service()) * Math.exp(sigma * random.nextGaussian() - sigma * sigma / 2);
@@ -246,7 +341,10 @@ public final class Simulator {
         void report() {
             nextReport = now + REPORT_EVERY;
             long t = at(now).toEpochMilli();
-            reports.put(id, new WorkerStatus(WorkerStatus.VERSION, id, stopped ? WorkerStatus.STOPPED : hand.isEmpty() ? "POLLING" : "WORKING",
+            // A noticed worker says it is on its way out (DRAINING, then STOPPED): the controller then counts it
+            // as capacity leaving and plans a replacement, as for a drain.
+            reports.put(id, new WorkerStatus(WorkerStatus.VERSION, id, stopped ? WorkerStatus.STOPPED
+                    : noticed ? WorkerStatus.DRAINING : hand.isEmpty() ? "POLLING" : "WORKING",
                     hand.size(), processed, msPerImage, at(startedAt).toEpochMilli(), hand.isEmpty() ? at(idleSince).toEpochMilli() : 0, t));
         }
     }

@@ -1,9 +1,8 @@
 package dev.imgscale.daemon.web;
 
 import dev.imgscale.classifier.ImgscaleException;
-import dev.imgscale.daemon.client.JobClient;
 import dev.imgscale.daemon.client.JobProgress;
-import dev.imgscale.daemon.wire.JobManifest;
+import dev.imgscale.daemon.time.Time;
 import dev.imgscale.daemon.wire.ResultRecord;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,7 +22,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,52 +34,38 @@ import org.slf4j.LoggerFactory;
  * bucket what one does.
  *
  * <p>Two kinds of interest keep a job watched: a waiter for one image (the compatibility endpoint),
- * completed with that image's result; and a {@link Subscriber} (a page's event stream), sent every
+ * completed with that image's result; and a {@link ResultSubscriber} (a page's event stream), sent every
  * result of the job once, then each new one, with the job's progress. Result objects stay the
  * source of truth: nothing is consumed, so other readers ({@code imgscale results}) see the same.
  *
  * <p>Polls come every {@value #FAST_MS} ms while results arrive, slowing to {@value #SLOW_WAITING_MS} ms
  * when requests wait but nothing comes, and to {@value #SLOW_STREAMING_MS} ms when only streams watch.
+ *
+ * <p>Time is the injected {@link Time}'s: waiters' deadlines are checked at each poll, the loop
+ * pauses in {@link Time#waitOn}, and {@link #pollOnce()} is the loop's body, so a test drives the
+ * watcher in fake time, poll by poll or by advancing the time under its thread.
  */
 final class ResultWatcher implements AutoCloseable {
     static final long FAST_MS = 100;
     static final long SLOW_WAITING_MS = 250;
     static final long SLOW_STREAMING_MS = 1000;
-    private static final long TOTAL_REFRESH_MS = 3000;
+    static final long TOTAL_REFRESH_MS = 3000;
+    /** With nothing watched the loop sleeps until a registration wakes it; this bounds a missed wake-up. */
+    static final long IDLE_MS = 5000;
     private static final Logger LOG = LoggerFactory.getLogger(ResultWatcher.class);
 
-    /** Hears one job's results; called on the watcher's thread, in order, each result once. */
-    interface Subscriber {
-        void result(ResultRecord record);
-
-        void progress(JobProgress progress);
-
-        /** The job was reset: nothing more will come. */
-        void gone();
-
-        /** False once the subscriber has gone away (its stream closed); it is then dropped. */
-        default boolean open() {
-            return true;
-        }
-    }
-
-    /** A waiter's job was reset while it waited. */
-    static final class JobGoneException extends ImgscaleException {
-        private static final long serialVersionUID = 1L;
-
-        JobGoneException(String job) {
-            super("Job " + job + " was reset while its images were waiting for results.");
-        }
+    /** One request waiting for one image's result, until its deadline (the clock's epoch millis). */
+    private record Waiter(CompletableFuture<ResultRecord> future, long deadline) {
     }
 
     /** One watched job. Its fields are touched on the watcher thread, except where guarded by the instance. */
     private static final class Watched {
         final String job;
-        /** Image name to the futures waiting for its result; guarded by this. */
-        final Map<String, List<CompletableFuture<ResultRecord>>> waiters = new HashMap<>();
+        /** Image name to the requests waiting for its result; guarded by this. */
+        final Map<String, List<Waiter>> waiters = new HashMap<>();
         /** Subscribers not yet sent the job's state; guarded by this. */
-        final List<Subscriber> joining = new ArrayList<>();
-        final Set<Subscriber> subscribers = ConcurrentHashMap.newKeySet();
+        final List<ResultSubscriber> joining = new ArrayList<>();
+        final Set<ResultSubscriber> subscribers = ConcurrentHashMap.newKeySet();
         /** Results read so far, kept while the job has subscribers. */
         final Map<String, ResultRecord> records = new HashMap<>();
         int failed;
@@ -99,8 +83,11 @@ final class ResultWatcher implements AutoCloseable {
         }
     }
 
-    private final JobClient client;
+    private final ResultSource source;
     private final Function<String, OptionalInt> openTotals;
+    private final Time time;
+    /** The loop pauses on it; a registration notifies it. */
+    private final Object signal = new Object();
     private final Map<String, Watched> jobs = new ConcurrentHashMap<>();
     private final ExecutorService readers;
     private final Thread loop;
@@ -109,22 +96,38 @@ final class ResultWatcher implements AutoCloseable {
     private final AtomicInteger waiting = new AtomicInteger();
     private volatile long polls;
     private volatile long lists;
+    private long interval = FAST_MS;
 
     /**
+     * A watcher polling on a thread of its own.
+     *
      * @param openTotals the image count of a job this server is still adding to (its manifest grows),
      *                   empty for any other job, whose manifest is read instead
      */
-    ResultWatcher(JobClient client, Function<String, OptionalInt> openTotals) {
-        this.client = client;
+    static ResultWatcher start(ResultSource source, Function<String, OptionalInt> openTotals, Time time) {
+        ResultWatcher watcher = new ResultWatcher(source, openTotals, time, true);
+        watcher.loop.start();
+        return watcher;
+    }
+
+    /** A watcher whose polls the caller makes with {@link #pollOnce()} (tests, in fake time). */
+    static ResultWatcher manual(ResultSource source, Function<String, OptionalInt> openTotals, Time time) {
+        return new ResultWatcher(source, openTotals, time, false);
+    }
+
+    private ResultWatcher(ResultSource source, Function<String, OptionalInt> openTotals, Time time, boolean threaded) {
+        this.source = source;
         this.openTotals = openTotals;
+        this.time = time;
         this.readers = Executors.newFixedThreadPool(8, r -> {
             Thread t = new Thread(r, "imgscale-web-read");
             t.setDaemon(true);
             return t;
         });
-        this.loop = new Thread(this::run, "imgscale-web-watch");
-        loop.setDaemon(true);
-        loop.start();
+        this.loop = threaded ? new Thread(this::run, "imgscale-web-watch") : null;
+        if (loop != null) {
+            loop.setDaemon(true);
+        }
     }
 
     /**
@@ -134,15 +137,16 @@ final class ResultWatcher implements AutoCloseable {
      */
     CompletableFuture<ResultRecord> await(String job, String name, Duration timeout) {
         CompletableFuture<ResultRecord> future = new CompletableFuture<>();
+        Waiter waiter = new Waiter(future, time.millis() + timeout.toMillis());
         jobs.compute(job, (k, w) -> {
             Watched watched = w == null ? new Watched(job) : w;
             synchronized (watched) {
-                watched.waiters.computeIfAbsent(name, n -> new ArrayList<>(1)).add(future);
+                watched.waiters.computeIfAbsent(name, n -> new ArrayList<>(1)).add(waiter);
             }
             return watched;
         });
         waiting.incrementAndGet();
-        future.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((r, e) -> {
+        future.whenComplete((r, e) -> {
             waiting.decrementAndGet();
             if (e != null) {
                 forget(job, name, future);
@@ -153,7 +157,7 @@ final class ResultWatcher implements AutoCloseable {
     }
 
     /** Streams the job's results to the subscriber, starting with those that exist. */
-    void subscribe(String job, Subscriber subscriber) {
+    void subscribe(String job, ResultSubscriber subscriber) {
         jobs.compute(job, (k, w) -> {
             Watched watched = w == null ? new Watched(job) : w;
             synchronized (watched) {
@@ -164,7 +168,7 @@ final class ResultWatcher implements AutoCloseable {
         wake();
     }
 
-    void unsubscribe(String job, Subscriber subscriber) {
+    void unsubscribe(String job, ResultSubscriber subscriber) {
         Watched watched = jobs.get(job);
         if (watched != null) {
             synchronized (watched) {
@@ -210,21 +214,28 @@ final class ResultWatcher implements AutoCloseable {
     }
 
     private void end(Watched watched) {
-        List<CompletableFuture<ResultRecord>> futures = new ArrayList<>();
-        List<Subscriber> subscribers = new ArrayList<>(watched.subscribers);
+        List<Waiter> futures = takeWaiters(watched);
+        List<ResultSubscriber> subscribers = new ArrayList<>(watched.subscribers);
         synchronized (watched) {
-            watched.waiters.values().forEach(futures::addAll);
-            watched.waiters.clear();
             subscribers.addAll(watched.joining);
             watched.joining.clear();
         }
         watched.subscribers.clear();
-        for (CompletableFuture<ResultRecord> f : futures) {
-            f.completeExceptionally(new JobGoneException(watched.job));
+        for (Waiter w : futures) {
+            w.future().completeExceptionally(new JobGoneException(watched.job));
         }
-        for (Subscriber s : subscribers) {
+        for (ResultSubscriber s : subscribers) {
             safely(() -> s.gone());
         }
+    }
+
+    private static List<Waiter> takeWaiters(Watched watched) {
+        List<Waiter> out = new ArrayList<>();
+        synchronized (watched) {
+            watched.waiters.values().forEach(out::addAll);
+            watched.waiters.clear();
+        }
+        return out;
     }
 
     private void forget(String job, String name, CompletableFuture<ResultRecord> future) {
@@ -233,9 +244,9 @@ final class ResultWatcher implements AutoCloseable {
             return;
         }
         synchronized (watched) {
-            List<CompletableFuture<ResultRecord>> list = watched.waiters.get(name);
+            List<Waiter> list = watched.waiters.get(name);
             if (list != null) {
-                list.remove(future);
+                list.removeIf(w -> w.future() == future);
                 if (list.isEmpty()) {
                     watched.waiters.remove(name);
                 }
@@ -245,52 +256,84 @@ final class ResultWatcher implements AutoCloseable {
 
     private void wake() {
         woken = true;
-        LockSupport.unpark(loop);
+        synchronized (signal) {
+            signal.notifyAll();
+        }
     }
 
     private void run() {
-        long interval = FAST_MS;
         while (!stopping) {
-            boolean fresh = false;
-            boolean waitersPresent = false;
-            for (Watched watched : List.copyOf(jobs.values())) {
-                // drop a job nobody watches any more; compute() makes this atomic with a new registration
-                jobs.computeIfPresent(watched.job, (k, w) -> w.idle() ? null : w);
-                if (!jobs.containsKey(watched.job)) {
-                    continue;
-                }
-                try {
-                    fresh |= poll(watched);
-                } catch (RuntimeException e) {
-                    // once a minute per job: polls come several times a second
-                    if (System.currentTimeMillis() - watched.warnedAt > 60_000) {
-                        watched.warnedAt = System.currentTimeMillis();
-                        LOG.warn("Cannot read the results of job {} (trying again): {}", watched.job, e.toString());
+            long deadline = time.millis() + pollOnce();
+            synchronized (signal) {
+                // woken since the poll: poll again at once; else pause until the deadline or a wake-up
+                while (!woken && !stopping && time.millis() < deadline) {
+                    try {
+                        time.waitOn(signal, deadline);
+                    } catch (InterruptedException e) {
+                        return;
                     }
                 }
-                synchronized (watched) {
-                    waitersPresent |= !watched.waiters.isEmpty();
-                }
-            }
-            polls++;
-            if (fresh || woken) {
-                interval = FAST_MS;
-            } else {
-                interval = Math.min(interval * 2, waitersPresent ? SLOW_WAITING_MS : SLOW_STREAMING_MS);
-            }
-            woken = false;
-            if (jobs.isEmpty()) {
-                // nothing to watch: sleep until a registration wakes us
-                LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(5));
-            } else {
-                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(interval));
             }
         }
     }
 
+    /**
+     * One poll of every watched job: expire waiters past their deadline, read what is new, answer.
+     * Only one thread calls it (the loop, or a test). Returns how long to pause before the next.
+     */
+    long pollOnce() {
+        boolean fresh = false;
+        boolean waitersPresent = false;
+        long now = time.millis();
+        for (Watched watched : List.copyOf(jobs.values())) {
+            expire(watched, now);
+            // drop a job nobody watches any more; compute() makes this atomic with a new registration
+            jobs.computeIfPresent(watched.job, (k, w) -> w.idle() ? null : w);
+            if (!jobs.containsKey(watched.job)) {
+                continue;
+            }
+            try {
+                fresh |= poll(watched);
+            } catch (RuntimeException e) {
+                // once a minute per job: polls come several times a second
+                if (now - watched.warnedAt > 60_000) {
+                    watched.warnedAt = now;
+                    LOG.warn("Cannot read the results of job {} (trying again): {}", watched.job, e.toString());
+                }
+            }
+            synchronized (watched) {
+                waitersPresent |= !watched.waiters.isEmpty();
+            }
+        }
+        polls++;
+        if (fresh || woken) {
+            interval = FAST_MS;
+        } else {
+            interval = Math.min(interval * 2, waitersPresent ? SLOW_WAITING_MS : SLOW_STREAMING_MS);
+        }
+        woken = false;
+        // nothing to watch: sleep until a registration wakes us
+        return jobs.isEmpty() ? IDLE_MS : interval;
+    }
+
+    /** Fails the waiters whose deadline has passed with a {@link TimeoutException}. */
+    private static void expire(Watched watched, long now) {
+        List<Waiter> late = new ArrayList<>();
+        synchronized (watched) {
+            for (var it = watched.waiters.values().iterator(); it.hasNext(); ) {
+                List<Waiter> list = it.next();
+                list.removeIf(w -> w.deadline() <= now && late.add(w));
+                if (list.isEmpty()) {
+                    it.remove();
+                }
+            }
+        }
+        late.forEach(w -> w.future().completeExceptionally(new TimeoutException("no result by the deadline")));
+    }
+
     /** One poll of one job; true when a result came that was not seen before. */
     private boolean poll(Watched watched) {
-        List<Subscriber> joining;
+        List<ResultSubscriber> joining;
         Set<String> awaited;
         synchronized (watched) {
             joining = new ArrayList<>(watched.joining);
@@ -305,7 +348,7 @@ final class ResultWatcher implements AutoCloseable {
             watched.records.clear();
             watched.failed = 0;
         }
-        List<String> listed = client.resultNames(watched.job);
+        List<String> listed = source.resultNames(watched.job);
         lists++;
         List<String> toRead = new ArrayList<>();
         for (String name : listed) {
@@ -322,34 +365,34 @@ final class ResultWatcher implements AutoCloseable {
                     watched.failed++;
                 }
             }
-            List<CompletableFuture<ResultRecord>> futures;
+            List<Waiter> futures;
             synchronized (watched) {
                 futures = watched.waiters.remove(r.name());
             }
             if (futures != null) {
-                futures.forEach(f -> f.complete(r));
+                futures.forEach(w -> w.future().complete(r));
             }
         }
         if (streaming) {
             // a waiter for an image whose result the stream already read
             for (String name : awaited) {
                 ResultRecord known = watched.records.get(name);
-                List<CompletableFuture<ResultRecord>> futures = null;
+                List<Waiter> futures = null;
                 if (known != null) {
                     synchronized (watched) {
                         futures = watched.waiters.remove(name);
                     }
                 }
                 if (futures != null) {
-                    futures.forEach(f -> f.complete(known));
+                    futures.forEach(w -> w.future().complete(known));
                 }
             }
-            for (Subscriber s : watched.subscribers) {
+            for (ResultSubscriber s : watched.subscribers) {
                 for (ResultRecord r : news) {
                     safely(() -> s.result(r));
                 }
             }
-            for (Subscriber s : joining) {
+            for (ResultSubscriber s : joining) {
                 for (ResultRecord r : watched.records.values()) {
                     safely(() -> s.result(r));
                 }
@@ -357,10 +400,10 @@ final class ResultWatcher implements AutoCloseable {
             JobProgress progress = new JobProgress(watched.job, total(watched, listed.size()), listed.size(), watched.failed);
             boolean changed = !progress.equals(watched.sent);
             watched.sent = progress;
-            for (Subscriber s : changed ? watched.subscribers : Set.<Subscriber>of()) {
+            for (ResultSubscriber s : changed ? watched.subscribers : Set.<ResultSubscriber>of()) {
                 safely(() -> s.progress(progress));
             }
-            for (Subscriber s : joining) {
+            for (ResultSubscriber s : joining) {
                 safely(() -> s.progress(progress));
             }
             watched.subscribers.addAll(joining);
@@ -375,11 +418,11 @@ final class ResultWatcher implements AutoCloseable {
             watched.total = open.getAsInt();
             return watched.total;
         }
-        long now = System.currentTimeMillis();
+        long now = time.millis();
         if (watched.total < 0 || done > watched.total || now - watched.totalReadAt > TOTAL_REFRESH_MS && done < watched.total) {
             watched.totalReadAt = now;
             try {
-                watched.total = client.manifest(watched.job).map(JobManifest::total).orElse(watched.total);
+                watched.total = source.manifestTotal(watched.job).orElse(watched.total);
             } catch (RuntimeException e) {
                 LOG.debug("Cannot read the manifest of job {}: {}", watched.job, e.toString());
             }
@@ -394,7 +437,7 @@ final class ResultWatcher implements AutoCloseable {
         }
         List<Future<Optional<ResultRecord>>> futures = new ArrayList<>(names.size());
         for (String name : names) {
-            futures.add(readers.submit(() -> client.result(job, name)));
+            futures.add(readers.submit(() -> source.result(job, name)));
         }
         List<ResultRecord> out = new ArrayList<>(names.size());
         for (Future<Optional<ResultRecord>> f : futures) {
@@ -421,20 +464,17 @@ final class ResultWatcher implements AutoCloseable {
     /** Stops polling; what still waits fails with the given reason. */
     void close(Throwable reason) {
         stopping = true;
-        LockSupport.unpark(loop);
-        try {
-            loop.join(5000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (loop != null) {
+            wake();
+            try {
+                loop.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         readers.shutdownNow();
         for (Watched watched : List.copyOf(jobs.values())) {
-            List<CompletableFuture<ResultRecord>> futures = new ArrayList<>();
-            synchronized (watched) {
-                watched.waiters.values().forEach(futures::addAll);
-                watched.waiters.clear();
-            }
-            futures.forEach(f -> f.completeExceptionally(reason));
+            takeWaiters(watched).forEach(w -> w.future().completeExceptionally(reason));
         }
         jobs.clear();
     }

@@ -17,9 +17,10 @@ import java.util.Objects;
  * @param maxFiles       the most images in one request
  * @param resultTimeout  how long {@code POST /} waits for its image's result before answering 504
  * @param rollAfter      images in one shared job of {@code POST /} before a new one starts
+ * @param uploads        how slow an upload body may be, and how many one client sends at once
  */
 public record WebOptions(String host, int port, String token, long maxFileBytes, long maxRequestBytes, int maxFiles,
-                         Duration resultTimeout, int rollAfter) {
+                         Duration resultTimeout, int rollAfter, UploadPolicy uploads) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8080;
     /** As the worker's own limit (README: TOO_LARGE), so an accepted image is one a worker takes. */
@@ -32,6 +33,7 @@ public record WebOptions(String host, int port, String token, long maxFileBytes,
     public WebOptions {
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(resultTimeout, "resultTimeout");
+        Objects.requireNonNull(uploads, "uploads");
         if (port < 0 || port > 65535) {
             throw new ImgscaleException("Port " + port + " is not between 0 and 65535.");
         }
@@ -50,7 +52,7 @@ public record WebOptions(String host, int port, String token, long maxFileBytes,
     /** Loopback, port 8080, no token, the default limits. */
     public static WebOptions defaults() {
         return new WebOptions(DEFAULT_HOST, DEFAULT_PORT, null, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_FILES,
-                DEFAULT_RESULT_TIMEOUT, DEFAULT_ROLL_AFTER);
+                DEFAULT_RESULT_TIMEOUT, DEFAULT_ROLL_AFTER, UploadPolicy.defaults());
     }
 
     /** These options bound to {@code HOST:PORT}, {@code [IPv6]:PORT}, {@code HOST} or {@code :PORT}. */
@@ -72,23 +74,27 @@ public record WebOptions(String host, int port, String token, long maxFileBytes,
         if (!b.isEmpty()) {
             h = bracketed ? b.substring(1, b.length() - (b.endsWith("]") ? 1 : 0)) : b;
         }
-        return new WebOptions(h, p, token, maxFileBytes, maxRequestBytes, maxFiles, resultTimeout, rollAfter);
+        return new WebOptions(h, p, token, maxFileBytes, maxRequestBytes, maxFiles, resultTimeout, rollAfter, uploads);
     }
 
     public WebOptions withToken(String value) {
-        return new WebOptions(host, port, value, maxFileBytes, maxRequestBytes, maxFiles, resultTimeout, rollAfter);
+        return new WebOptions(host, port, value, maxFileBytes, maxRequestBytes, maxFiles, resultTimeout, rollAfter, uploads);
     }
 
     public WebOptions withLimits(long fileBytes, long requestBytes, int files) {
-        return new WebOptions(host, port, token, fileBytes, requestBytes, files, resultTimeout, rollAfter);
+        return new WebOptions(host, port, token, fileBytes, requestBytes, files, resultTimeout, rollAfter, uploads);
     }
 
     public WebOptions withResultTimeout(Duration timeout) {
-        return new WebOptions(host, port, token, maxFileBytes, maxRequestBytes, maxFiles, timeout, rollAfter);
+        return new WebOptions(host, port, token, maxFileBytes, maxRequestBytes, maxFiles, timeout, rollAfter, uploads);
     }
 
     public WebOptions withRollAfter(int images) {
-        return new WebOptions(host, port, token, maxFileBytes, maxRequestBytes, maxFiles, resultTimeout, images);
+        return new WebOptions(host, port, token, maxFileBytes, maxRequestBytes, maxFiles, resultTimeout, images, uploads);
+    }
+
+    public WebOptions withUploads(UploadPolicy policy) {
+        return new WebOptions(host, port, token, maxFileBytes, maxRequestBytes, maxFiles, resultTimeout, rollAfter, policy);
     }
 
     /**

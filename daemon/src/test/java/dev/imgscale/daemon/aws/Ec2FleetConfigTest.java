@@ -161,6 +161,93 @@ class Ec2FleetConfigTest {
     void should_list_every_key_it_reads() {
         assertEquals(List.of("ec2-launch-template", "ec2-launch-template-version", "ec2-ami", "ec2-instance-type",
                 "ec2-subnets", "ec2-security-groups", "ec2-instance-profile", "ec2-key-name", "ec2-spot",
-                "ec2-root-volume-gib", "worker-idle-exit"), Ec2FleetConfig.KEYS);
+                "ec2-root-volume-gib", "worker-idle-exit", "ec2-instance-types", "ec2-spot-fallback",
+                "ec2-instance-requirements"), Ec2FleetConfig.KEYS);
+    }
+
+    @Test
+    void should_read_several_instance_types_and_the_spot_fallback() {
+        Map<String, String> v = explicit();
+        v.remove("ec2-instance-type");
+        v.put("ec2-instance-types", "c7i.large, c6i.large,m7i.large");
+        v.put("ec2-spot", "true");
+        v.put("ec2-spot-fallback", "on");
+
+        Ec2FleetConfig c = Ec2FleetConfig.fromValues(v);
+
+        assertEquals(List.of("c7i.large", "c6i.large", "m7i.large"), c.instanceTypes());
+        assertNull(c.instanceType());
+        assertTrue(c.usesPools());
+        assertTrue(c.spotFallback());
+        assertFalse(Ec2FleetConfig.fromValues(explicit()).usesPools());
+        assertFalse(Ec2FleetConfig.fromValues(explicit()).spotFallback());
+    }
+
+    @Test
+    void should_read_attribute_based_instance_requirements() {
+        Map<String, String> v = explicit();
+        v.remove("ec2-instance-type");
+        v.put("ec2-instance-requirements", " vcpus = 2-8 , memory-gib=4-");
+
+        Ec2FleetConfig c = Ec2FleetConfig.fromValues(v);
+
+        assertEquals(new InstanceRequirements(2, 8, 4096, null), c.instanceRequirements());
+        assertTrue(c.usesPools());
+        assertEquals("vcpus=2-8,memory-gib=4-", c.instanceRequirements().toString());
+        assertEquals(new InstanceRequirements(4, 4, 1536, 1536), InstanceRequirements.parse("vcpus=4,memory-gib=1.5"));
+        assertNull(InstanceRequirements.parse(" "));
+    }
+
+    @Test
+    void should_refuse_malformed_instance_requirements() {
+        for (String bad : List.of("vcpus=2-8", "vcpus=2-8,memory-gib=4-32,gpus=1", "vcpus=8-2,memory-gib=4",
+                "vcpus=two,memory-gib=4", "vcpus=2.5,memory-gib=4", "vcpus=2,vcpus=4,memory-gib=4", "memory-gib")) {
+            Map<String, String> v = explicit();
+            v.remove("ec2-instance-type");
+            v.put("ec2-instance-requirements", bad);
+            ImgscaleException e = refused(v);
+            assertTrue(e.getMessage().startsWith("ec2-instance-requirements must be like vcpus=2-8,memory-gib=4-32: "),
+                    bad + ": " + e.getMessage());
+        }
+        Map<String, String> both = explicit();
+        both.remove("ec2-instance-type");
+        both.put("ec2-instance-types", "c6i.large");
+        both.put("ec2-instance-requirements", "vcpus=2,memory-gib=4");
+        assertEquals("Set either ec2-instance-types or ec2-instance-requirements, not both.", refused(both).getMessage());
+    }
+
+    @Test
+    void should_refuse_contradicting_pool_and_fallback_settings() {
+        Map<String, String> both = explicit();
+        both.put("ec2-instance-types", "c6i.large,m7i.large");
+        assertEquals("Set either ec2-instance-type (one type) or ec2-instance-types (several), not both.",
+                refused(both).getMessage());
+
+        Map<String, String> template = new HashMap<>(Map.of("ec2-launch-template", "lt-0123456789abcdef0",
+                "ec2-instance-types", "c6i.large,m7i.large"));
+        assertTrue(refused(template).getMessage().startsWith("ec2-instance-types works with explicit parameters"),
+                refused(template).getMessage());
+
+        Map<String, String> fallbackOnly = explicit();
+        fallbackOnly.put("ec2-spot-fallback", "true");
+        assertEquals("ec2-spot-fallback falls back from Spot to On-Demand, so it needs ec2-spot = true; remove it or"
+                + " turn Spot on.", refused(fallbackOnly).getMessage());
+
+        Map<String, String> typo = explicit();
+        typo.remove("ec2-instance-type");
+        typo.put("ec2-instance-types", "c6i.large,C7I LARGE");
+        assertEquals("ec2-instance-types must be a comma-separated list like c7i.large, but 'C7I LARGE' is not one.",
+                refused(typo).getMessage());
+
+        Map<String, String> twice = explicit();
+        twice.remove("ec2-instance-type");
+        twice.put("ec2-instance-types", "c6i.large,c6i.large");
+        assertTrue(refused(twice).getMessage().startsWith("ec2-instance-types lists the same id twice"),
+                refused(twice).getMessage());
+
+        Map<String, String> badBool = explicit();
+        badBool.put("ec2-spot", "true");
+        badBool.put("ec2-spot-fallback", "maybe");
+        assertEquals("ec2-spot-fallback must be true or false, not 'maybe'.", refused(badBool).getMessage());
     }
 }

@@ -41,9 +41,16 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>CreateTags updates tags; TerminateInstances removes instances from the table; both refuse
  *       the whole call with InvalidInstanceID.NotFound when one id is unknown, as EC2 does;</li>
  *   <li>DescribeImages answers for images added with {@link #addImage}.</li>
+ *   <li>CreateLaunchTemplate stores a template by name (a second one of that name:
+ *       InvalidLaunchTemplateName.AlreadyExistsException, as EC2);</li>
+ *   <li>CreateFleet ({@code instant} only, from a stored template) walks the overrides in order,
+ *       as price-capacity-optimized would pick the pool that has room, launches what each pool
+ *       holds ({@link #spotCapacityPerPool}; unlimited by default) until the target is met, and
+ *       reports every pool short of room as an entry of the answer's error list (lifecycle, type,
+ *       subnet), not as a failed call; a ClientToken seen before answers as the first call did.</li>
  * </ul>
- * Failures are injected with {@link #failNext} (one call) and {@link #noCapacityIn} (a subnet, until
- * {@link #restoreCapacityIn}).
+ * Failures are injected with {@link #failNext} (one call), {@link #noCapacityIn} (a subnet, until
+ * {@link #restoreCapacityIn}) and {@link #noSpotCapacity} (every Spot pool of CreateFleet and RunInstances).
  *
  * <p>Reusable by other tests of the package (the controller's): {@link #calls(String)} for the
  * API calls made, {@link #instances()} for the live table.
@@ -102,6 +109,8 @@ final class RecordingEc2Endpoint implements AutoCloseable {
 
     static final String ACCOUNT = "123456789012";
     static final String REGION = "us-east-1";
+    /** The type CreateFleet launches for an override with InstanceRequirements instead of a type. */
+    static final String BY_ATTRIBUTES = "m7i.large";
 
     private final HttpServer server;
     private final List<Call> calls = new CopyOnWriteArrayList<>();
@@ -113,6 +122,10 @@ final class RecordingEc2Endpoint implements AutoCloseable {
     private final Map<String, String> images = new HashMap<>();
     private final Map<String, Deque<Failure>> failures = new HashMap<>();
     private final Set<String> noCapacity = new HashSet<>();
+    private final Map<String, Map<String, String>> templates = new LinkedHashMap<>();
+    private final Map<String, FleetAnswer> fleetsByToken = new HashMap<>();
+    private boolean spotScarce;
+    private int spotPerPool = Integer.MAX_VALUE;
 
     /** Listings (first-page DescribeInstances calls) that report a new instance pending before it runs. */
     volatile int describesWhilePending = 1;
@@ -156,6 +169,9 @@ final class RecordingEc2Endpoint implements AutoCloseable {
     }
 
     private record Failure(int status, String code, String message) {
+    }
+
+    private record FleetAnswer(Map<String, String> params, String xml) {
     }
 
     private RecordingEc2Endpoint() throws IOException {
@@ -228,6 +244,21 @@ final class RecordingEc2Endpoint implements AutoCloseable {
         noCapacity.add(subnetId);
     }
 
+    /** Spot has no capacity in any pool (CreateFleet: per-pool errors; RunInstances: InsufficientInstanceCapacity). */
+    synchronized void noSpotCapacity() {
+        spotScarce = true;
+    }
+
+    /** Each Spot pool of a CreateFleet call launches at most this many instances; the rest is asked of the next pool. */
+    synchronized void spotCapacityPerPool(int n) {
+        spotPerPool = n;
+    }
+
+    /** The launch templates created, by name: their decoded CreateLaunchTemplate parameters. */
+    synchronized Map<String, Map<String, String>> templates() {
+        return Map.copyOf(templates);
+    }
+
     /** Undoes {@link #noCapacityIn}. */
     synchronized void restoreCapacityIn(String subnetId) {
         noCapacity.remove(subnetId);
@@ -280,6 +311,8 @@ final class RecordingEc2Endpoint implements AutoCloseable {
                         case "CreateTags" -> createTags(recorded);
                         case "TerminateInstances" -> terminateInstances(recorded);
                         case "DescribeImages" -> describeImages(recorded);
+                        case "CreateLaunchTemplate" -> createLaunchTemplate(recorded);
+                        case "CreateFleet" -> createFleet(recorded);
                         default -> error(400, "InvalidAction", "The action " + action + " is not valid for this web service.");
                     };
                 }
@@ -305,7 +338,8 @@ final class RecordingEc2Endpoint implements AutoCloseable {
             return ok("RunInstancesResponse", reservationBody(r.id(), r.rows()));
         }
         String subnet = p.get("SubnetId");
-        if (subnet != null && noCapacity.contains(subnet)) {
+        if ((subnet != null && noCapacity.contains(subnet))
+                || (spotScarce && "spot".equals(p.get("InstanceMarketOptions.MarketType")))) {
             return error(500, "InsufficientInstanceCapacity", "We currently do not have sufficient " + p.get("InstanceType")
                     + " capacity in the Availability Zone of " + subnet + ".");
         }
@@ -333,6 +367,87 @@ final class RecordingEc2Endpoint implements AutoCloseable {
             byToken.put(token, new Reservation(reservationId, Map.copyOf(p), rows));
         }
         return ok("RunInstancesResponse", reservationBody(reservationId, rows));
+    }
+
+    private Answer createLaunchTemplate(Map<String, String> p) {
+        String name = p.get("LaunchTemplateName");
+        if (name == null || p.get("LaunchTemplateData.ImageId") == null && p.get("LaunchTemplateData.UserData") == null) {
+            return error(400, "MissingParameter", "The request must contain LaunchTemplateName and LaunchTemplateData");
+        }
+        if (templates.containsKey(name)) {
+            return error(400, "InvalidLaunchTemplateName.AlreadyExistsException",
+                    "Launch template name already in use.");
+        }
+        templates.put(name, Map.copyOf(p));
+        return ok("CreateLaunchTemplateResponse", "<launchTemplate><launchTemplateId>lt-" + String.format("%017x",
+                ids.incrementAndGet()) + "</launchTemplateId><launchTemplateName>" + esc(name)
+                + "</launchTemplateName><defaultVersionNumber>1</defaultVersionNumber><latestVersionNumber>1"
+                + "</latestVersionNumber></launchTemplate>");
+    }
+
+    private Answer createFleet(Map<String, String> p) {
+        String token = p.get("ClientToken");
+        if (token != null && fleetsByToken.containsKey(token)) {
+            FleetAnswer earlier = fleetsByToken.get(token);
+            return earlier.params().equals(p) ? ok("CreateFleetResponse", earlier.xml())
+                    : error(400, "IdempotentParameterMismatch",
+                    "Arguments on this idempotent request are inconsistent with arguments used in previous request(s).");
+        }
+        if (!"instant".equals(p.get("Type"))) {
+            return error(400, "InvalidParameterValue", "This fake answers only instant fleets, not " + p.get("Type"));
+        }
+        String prefix = "LaunchTemplateConfigs.1.";
+        String template = p.get(prefix + "LaunchTemplateSpecification.LaunchTemplateName");
+        if (template == null || !templates.containsKey(template)) {
+            return error(400, "InvalidLaunchTemplateName.NotFoundException", "The specified launch template, with"
+                    + " template name " + template + ", does not exist.");
+        }
+        Map<String, String> data = templates.get(template);
+        int count = Integer.parseInt(p.get("TargetCapacitySpecification.TotalTargetCapacity"));
+        boolean spot = "spot".equals(p.get("TargetCapacitySpecification.DefaultTargetCapacityType"));
+        String lifecycle = spot ? "spot" : "on-demand";
+        Map<String, String> tags = new Call("CreateFleet", p).tagSpecification("instance");
+        StringBuilder errors = new StringBuilder("<errorSet>");
+        StringBuilder launched = new StringBuilder("<fleetInstanceSet>");
+        int remaining = count;
+        for (int n = 1; p.containsKey(prefix + "Overrides." + n + ".SubnetId"); n++) {
+            // Attribute-based overrides name no type: EC2 picks one that fits; this fake picks BY_ATTRIBUTES.
+            String type = p.getOrDefault(prefix + "Overrides." + n + ".InstanceType", BY_ATTRIBUTES);
+            String subnet = p.get(prefix + "Overrides." + n + ".SubnetId");
+            String pool = "<launchTemplateAndOverrides><launchTemplateSpecification><launchTemplateName>" + esc(template)
+                    + "</launchTemplateName><version>1</version></launchTemplateSpecification><overrides><instanceType>"
+                    + esc(type) + "</instanceType><subnetId>" + esc(subnet) + "</subnetId></overrides>"
+                    + "</launchTemplateAndOverrides><lifecycle>" + lifecycle + "</lifecycle>";
+            if (remaining == 0) {
+                continue;
+            }
+            int room = (spot && spotScarce) || noCapacity.contains(subnet) ? 0 : spot ? spotPerPool : Integer.MAX_VALUE;
+            if (room < remaining) {
+                errors.append("<item>").append(pool).append("<errorCode>InsufficientInstanceCapacity</errorCode>")
+                        .append("<errorMessage>There is no ").append(spot ? "Spot " : "").append("capacity available")
+                        .append(" that matches your request.</errorMessage></item>");
+            }
+            int take = Math.min(room, remaining);
+            if (take == 0) {
+                continue;
+            }
+            remaining -= take;
+            String reservationId = newReservationId();
+            launched.append("<item>").append(pool).append("<instanceIds>");
+            for (int i = 0; i < take; i++) {
+                String id = newInstanceId();
+                table.put(id, new Row(id, reservationId, "pending", tags == null ? Map.of() : tags, token, subnet,
+                        data.getOrDefault("LaunchTemplateData.ImageId", "ami-fromtemplate00"), type, spot));
+                launched.append("<item>").append(id).append("</item>");
+            }
+            launched.append("</instanceIds><instanceType>").append(esc(type)).append("</instanceType></item>");
+        }
+        String xml = "<fleetId>fleet-" + UUID.randomUUID() + "</fleetId>" + errors + "</errorSet>" + launched
+                + "</fleetInstanceSet>";
+        if (token != null) {
+            fleetsByToken.put(token, new FleetAnswer(Map.copyOf(p), xml));
+        }
+        return ok("CreateFleetResponse", xml);
     }
 
     private Answer describeInstances(Map<String, String> p) {

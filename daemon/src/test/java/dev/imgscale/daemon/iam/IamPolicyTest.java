@@ -125,7 +125,8 @@ class IamPolicyTest {
      * HeadBucket as s3:ListBucket, DeleteObjects per key as s3:DeleteObject, the bucket settings under
      * their own names), and SQS batch calls as their single-message action. RunInstances also needs
      * ec2:CreateTags for the tags it applies at launch and iam:PassRole for the workers' instance
-     * profile. GetCallerIdentity needs no permission at all.
+     * profile; CreateFleet ({@code instant}) all of those as well; CreateLaunchTemplate ec2:CreateTags for
+     * the template's own tags. GetCallerIdentity needs no permission at all.
      */
     static final Map<String, List<String>> SDK_TO_IAM = Map.ofEntries(
             Map.entry("S3Client.putObject", List.of("s3:PutObject")),
@@ -158,6 +159,11 @@ class IamPolicyTest {
             Map.entry("SqsClient.createQueue", List.of("sqs:CreateQueue")),
             Map.entry("SqsClient.deleteQueue", List.of("sqs:DeleteQueue")),
             Map.entry("Ec2Client.runInstances", List.of("ec2:RunInstances", "ec2:CreateTags", "iam:PassRole")),
+            // An instant EC2 Fleet launches with the caller's own permissions: RunInstances on every resource, the
+            // tags it applies, and PassRole for the template's instance profile, besides CreateFleet itself.
+            Map.entry("Ec2Client.createFleet", List.of("ec2:CreateFleet", "ec2:RunInstances", "ec2:CreateTags",
+                    "iam:PassRole")),
+            Map.entry("Ec2Client.createLaunchTemplate", List.of("ec2:CreateLaunchTemplate", "ec2:CreateTags")),
             Map.entry("Ec2Client.createTags", List.of("ec2:CreateTags")),
             Map.entry("Ec2Client.terminateInstances", List.of("ec2:TerminateInstances")),
             Map.entry("Ec2Client.describeInstances", List.of("ec2:DescribeInstances")),
@@ -297,7 +303,15 @@ class IamPolicyTest {
         assertTrue(user.get("sqs:ReceiveMessage").contains("SqsWorkQueue.purge"), user.toString());
 
         Map<String, List<String>> controller = derive(role("controller")).actions();
-        assertEquals(List.of("Ec2Client.runInstances", "Ec2Fleet.run"), controller.get("iam:PassRole"), controller.toString());
+        // Both launch paths pass the workers' role: RunInstances (one type) and EC2 Fleet (several).
+        List<String> passRole = controller.get("iam:PassRole");
+        assertTrue(passRole.subList(0, 2).equals(List.of("Ec2Client.runInstances", "SubnetLauncher.run"))
+                || passRole.subList(0, 2).equals(List.of("Ec2Client.createFleet", "PoolLauncher.call")), passRole.toString());
+        Map<String, List<String>> runPath = derive(new Role("run", "", List.of("aws/SubnetLauncher#run"))).actions();
+        assertEquals(List.of("Ec2Client.runInstances", "SubnetLauncher.run"), runPath.get("iam:PassRole"), runPath.toString());
+        Map<String, List<String>> pools = derive(new Role("pools", "", List.of("aws/PoolLauncher#launch"))).actions();
+        assertEquals(Set.of("ec2:CreateFleet", "ec2:RunInstances", "ec2:CreateTags", "iam:PassRole",
+                "ec2:CreateLaunchTemplate"), pools.keySet(), pools.toString());
         // ControllerCommand hands the controller `() -> stack.requests().depth()`: WorkQueue.depth -> SqsWorkQueue.depth
         assertTrue(controller.get("sqs:GetQueueAttributes").contains("SqsWorkQueue.depth"), controller.toString());
         assertFalse(controller.containsKey("sqs:SendMessage"), "the controller sends no message");
@@ -606,8 +620,13 @@ class IamPolicyTest {
                 return resource.equals("*") && REGION.equals(condition.path("StringEquals").path("aws:RequestedRegion").asText())
                         ? null : "expected \"*\" with StringEquals aws:RequestedRegion " + REGION;
             }
-            case "ec2:RunInstances" -> {
-                if (resource.equals(ec2 + "instance/*") || resource.equals(ec2 + "volume/*")) {
+            case "ec2:CreateLaunchTemplate" -> {
+                return resource.equals(ec2 + "launch-template/*") && stackTag(condition, "aws:RequestTag/") ? null
+                        : "only launch templates created with the tag " + Fleet.STACK_TAG + "=" + STACK;
+            }
+            case "ec2:RunInstances", "ec2:CreateFleet" -> {
+                boolean fleet = action.equals("ec2:CreateFleet") && resource.equals(ec2 + "fleet/*");
+                if (resource.equals(ec2 + "instance/*") || resource.equals(ec2 + "volume/*") || fleet) {
                     return stackTag(condition, "aws:RequestTag/") ? null
                             : "instances and volumes must be launched with the tag " + Fleet.STACK_TAG + "=" + STACK
                             + " (StringEquals aws:RequestTag/" + Fleet.STACK_TAG + ")";
@@ -622,15 +641,20 @@ class IamPolicyTest {
                         : "not a resource RunInstances uses in " + REGION;
             }
             case "ec2:CreateTags" -> {
-                if (!resource.equals(ec2 + "instance/*") && !resource.equals(ec2 + "volume/*")) {
-                    return "expected instances or volumes of " + REGION;
+                if (!List.of("instance/*", "volume/*", "fleet/*", "launch-template/*").contains(
+                        resource.substring(Math.min(resource.length(), ec2.length())))
+                        || !resource.startsWith(ec2)) {
+                    return "expected instances, volumes, EC2 Fleets or launch templates of " + REGION;
                 }
-                boolean atLaunch = "RunInstances".equals(condition.path("StringEquals").path("ec2:CreateAction").asText())
+                List<String> createActions = strings(condition.path("StringEquals").path("ec2:CreateAction"));
+                boolean atLaunch = !createActions.isEmpty()
+                        && Set.of("RunInstances", "CreateFleet", "CreateLaunchTemplate").containsAll(createActions)
                         && stackTag(condition, "aws:RequestTag/");
-                boolean stateOnly = stackTag(condition, "ec2:ResourceTag/")
+                boolean stateOnly = resource.equals(ec2 + "instance/*") && stackTag(condition, "ec2:ResourceTag/")
                         && strings(condition.path("ForAllValues:StringEquals").path("aws:TagKeys")).equals(List.of(Fleet.STATE_TAG));
                 return atLaunch || stateOnly ? null
-                        : "tags only at launch (ec2:CreateAction RunInstances, with the stack tag) or only the "
+                        : "tags only at creation (ec2:CreateAction RunInstances, CreateFleet or CreateLaunchTemplate, with"
+                        + " the stack tag) or only the "
                         + Fleet.STATE_TAG + " tag of the stack's instances (ec2:ResourceTag and aws:TagKeys)";
             }
             case "ec2:TerminateInstances" -> {

@@ -1,0 +1,204 @@
+package dev.imgscale.cli.bench;
+
+import dev.imgscale.classifier.ImagePreparer;
+import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.classifier.decode.ImageHeader;
+import dev.imgscale.classifier.decode.ImageHeaders;
+import dev.imgscale.classifier.decode.ImageRejectedException;
+import dev.imgscale.classifier.decode.LargeJpegs;
+import dev.imgscale.classifier.decode.SafeDecoder;
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
+import org.bytedeco.opencv.opencv_core.Mat;
+
+/**
+ * Decode + preprocess figures: one thread over the benchmark images, the same at full scale (the
+ * decoder before scaled JPEG decoding) over large photos, and the images/s the decoder alone
+ * sustains with a thread per core.
+ */
+public final class DecodeBench {
+    private static final long SECOND = 1_000_000_000L;
+
+    private DecodeBench() {
+    }
+
+    /**
+     * The tensors of the images that decode, and the one-thread decode + preprocess time: wall and
+     * the thread's CPU time (which a loaded machine inflates far less than wall time).
+     */
+    public record Decoded(List<float[]> tensors, long nanos, long cpuNanos, long count) {
+        public double msPerImage() {
+            return nanos / 1e6 / count;
+        }
+
+        public double cpuMsPerImage() {
+            return cpuNanos / 1e6 / count;
+        }
+    }
+
+    private static long threadCpuNanos() {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        return threads.isCurrentThreadCpuTimeSupported() ? threads.getCurrentThreadCpuTime() : 0;
+    }
+
+    /**
+     * Decode + preprocess, one thread, every image at least once and for at least a second, after
+     * one untimed pass: the first decodes load OpenCV's codecs and warm the JIT, which on a loaded
+     * machine (one timed pass in the second) made the figure several times too high.
+     */
+    public static Decoded oneThread(ImagePreparer preparer, List<byte[]> encoded) {
+        List<float[]> tensors = new ArrayList<>();
+        for (byte[] bytes : encoded) {
+            try {
+                tensors.add(preparer.prepare(bytes));
+            } catch (ImageRejectedException e) {
+                // a rejected image is not part of the figure
+            }
+        }
+        if (tensors.isEmpty()) {
+            throw new ImgscaleException("None of the benchmark images could be decoded.");
+        }
+        long decodeNanos = 0;
+        long decoded = 0;
+        long cpu0 = threadCpuNanos();
+        long deadline = System.nanoTime() + SECOND;
+        do {
+            for (byte[] bytes : encoded) {
+                long t0 = System.nanoTime();
+                try {
+                    preparer.prepare(bytes);
+                    decodeNanos += System.nanoTime() - t0;
+                    decoded++;
+                } catch (ImageRejectedException e) {
+                    // as above
+                }
+            }
+        } while (System.nanoTime() < deadline);
+        return new Decoded(tensors, decodeNanos, threadCpuNanos() - cpu0, decoded);
+    }
+
+    /**
+     * One thread's decode + preprocess at full size, every image at least once and for at least a
+     * second: {wall, CPU} ms/image.
+     */
+    public static double[] fullScaleMs(ImagePreparer preparer, List<byte[]> encoded) {
+        for (byte[] bytes : encoded) {
+            try {
+                preparer.prepareFullScale(bytes); // untimed, as in oneThread
+            } catch (ImageRejectedException e) {
+                // not counted below either
+            }
+        }
+        long nanos = 0;
+        long decoded = 0;
+        long cpu0 = threadCpuNanos();
+        long deadline = System.nanoTime() + SECOND;
+        do {
+            for (byte[] bytes : encoded) {
+                long t0 = System.nanoTime();
+                try {
+                    preparer.prepareFullScale(bytes);
+                    nanos += System.nanoTime() - t0;
+                    decoded++;
+                } catch (ImageRejectedException e) {
+                    // as in oneThread
+                }
+            }
+        } while (System.nanoTime() < deadline && decoded > 0);
+        long cpu = threadCpuNanos() - cpu0;
+        return decoded == 0 ? new double[] {Double.NaN, Double.NaN} : new double[] {nanos / 1e6 / decoded, cpu / 1e6 / decoded};
+    }
+
+    /**
+     * Images/s that {@code threads} threads decoding and preprocessing side by side sustain over
+     * about a second (wall time), each taking the next image of the list round and round.
+     */
+    public static double allCores(ImagePreparer preparer, List<byte[]> encoded, int threads) {
+        AtomicLong next = new AtomicLong();
+        AtomicLong done = new AtomicLong();
+        long stop = System.nanoTime() + SECOND;
+        long wall = Parallel.run(threads, "imgscale-bench-decode", () -> {
+            while (System.nanoTime() < stop) {
+                byte[] bytes = encoded.get((int) (next.getAndIncrement() % encoded.size()));
+                try {
+                    preparer.prepare(bytes);
+                    done.incrementAndGet();
+                } catch (ImageRejectedException e) {
+                    // not counted
+                }
+            }
+        });
+        return done.get() * 1e9 / wall;
+    }
+
+    /**
+     * {@code count} 12 MP (4032x3024) JPEGs made from the benchmark images that decode, in turn: a
+     * phone photo's size, to time the decoder where its cost is highest.
+     */
+    public static List<byte[]> largePhotos(List<byte[]> sources, int count) {
+        SafeDecoder decoder = new SafeDecoder();
+        List<byte[]> out = new ArrayList<>(count);
+        for (int i = 0; out.size() < count && i < sources.size() * 2; i++) {
+            try (Mat photo = decoder.decode(sources.get(i % sources.size()))) {
+                out.add(LargeJpegs.photo(photo, LargeJpegs.PHONE_WIDTH, LargeJpegs.PHONE_HEIGHT, 90, i));
+            } catch (ImageRejectedException e) {
+                // only the images that decode can be enlarged
+            }
+        }
+        if (out.isEmpty() && count > 0) {
+            throw new ImgscaleException("None of the benchmark images could be decoded to make large photos from.");
+        }
+        return out;
+    }
+
+    /** The decode figures of a benchmark run beside its one-thread development-image figure (ms: wall, CPU: the thread's CPU time). */
+    public record Figures(double cpuMs, int largeCount, String largeSize, double largeMb, double largeMs, double largeCpuMs,
+                          double largeFullMs, double largeFullCpuMs, int threads, double imagesPerSecond, double largeImagesPerSecond) {
+        /** The lines {@code bench} prints after its one-thread decode+preprocess line. */
+        public void print(PrintWriter out, String labelFormat) {
+            out.printf(Locale.ROOT, labelFormat + "%.2f ms/image of CPU time (one thread)%n", "decode CPU", cpuMs);
+            if (largeCount > 0) {
+                out.printf(Locale.ROOT, labelFormat + "%.2f ms/image, %.2f of CPU (one thread; %d JPEG%s of %s, %.1f MB each on average, "
+                                + "made by the benchmark); at full size %.2f, %.2f of CPU: %.1fx, CPU %.1fx%n", "large photos", largeMs, largeCpuMs,
+                        largeCount, largeCount == 1 ? "" : "s", largeSize, largeMb, largeFullMs, largeFullCpuMs, largeFullMs / largeMs,
+                        largeFullCpuMs / largeCpuMs);
+                out.printf(Locale.ROOT, labelFormat + "%.1f images/s on the benchmark images, %.1f on the large photos (%d threads)%n",
+                        "decode, all cores", imagesPerSecond, largeImagesPerSecond, threads);
+            } else {
+                out.printf(Locale.ROOT, labelFormat + "%.1f images/s on the benchmark images (%d threads)%n", "decode, all cores",
+                        imagesPerSecond, threads);
+            }
+        }
+    }
+
+    /**
+     * Every decode figure beside the one-thread figure of {@code decoded}: large photos
+     * ({@code largeCount}, 0 for none) and all cores.
+     */
+    public static Figures measure(ImagePreparer preparer, List<byte[]> encoded, Decoded decoded, int largeCount) {
+        int threads = Runtime.getRuntime().availableProcessors();
+        double perSecond = allCores(preparer, encoded, threads);
+        if (largeCount <= 0) {
+            return new Figures(decoded.cpuMsPerImage(), 0, "", 0, 0, 0, 0, 0, threads, perSecond, 0);
+        }
+        List<byte[]> large = largePhotos(encoded, largeCount);
+        double mb = large.stream().mapToLong(b -> b.length).average().orElse(0) / 1e6;
+        String size;
+        try {
+            ImageHeader header = ImageHeaders.read(large.get(0));
+            size = header.width() + "x" + header.height();
+        } catch (ImageRejectedException e) {
+            size = "?";
+        }
+        Decoded scaled = oneThread(preparer, large);
+        double[] full = fullScaleMs(preparer, large);
+        double largePerSecond = allCores(preparer, large, threads);
+        return new Figures(decoded.cpuMsPerImage(), large.size(), size, mb, scaled.msPerImage(), scaled.cpuMsPerImage(), full[0], full[1],
+                threads, perSecond, largePerSecond);
+    }
+}

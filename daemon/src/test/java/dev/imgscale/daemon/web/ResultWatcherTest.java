@@ -1,0 +1,265 @@
+package dev.imgscale.daemon.web;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.imgscale.daemon.testing.FakeTime;
+import dev.imgscale.daemon.testing.InMemoryObjectStore;
+import dev.imgscale.daemon.wire.JobManifest;
+import dev.imgscale.daemon.wire.Json;
+import dev.imgscale.daemon.wire.Keys;
+import dev.imgscale.daemon.wire.ResultRecord;
+import dev.imgscale.daemon.client.JobProgress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The watcher's behaviour in fake time over the in-memory output bucket, results and manifests
+ * stored as workers and the client write them: one listing per job and poll however many wait,
+ * only awaited results read, deadlines by the clock, streams that get each result once, resets,
+ * the polling pace, and its own thread pausing in fake time.
+ */
+class ResultWatcherTest {
+    static final String JOB = "20261205-120000-abcdef";
+
+    /**
+     * The three reads of {@code ResultSource.of(JobClient)}, made here on the in-memory bucket with
+     * the same keys and formats (a JobClient needs the AWS-backed stack context).
+     */
+    static final class Results implements ResultSource {
+        final InMemoryObjectStore output = new InMemoryObjectStore("output");
+
+        void put(String job, String name, boolean ok) {
+            output.put(Keys.result(job, name), Json.bytes(new ResultRecord(1, job, name, ok ? "macaw" : null, ok ? 0.9f : null, null,
+                    ok ? null : "CORRUPT", ok ? null : "cut short", "m", "w", 1, 0, null)), "application/json");
+        }
+
+        void manifest(String job, int images) {
+            List<String> names = new ArrayList<>();
+            for (int i = 0; i < images; i++) {
+                names.add("m" + i);
+            }
+            output.put(Keys.manifest(job), Json.bytes(new JobManifest(JobManifest.VERSION, job, 0, "test", names)), "application/json");
+        }
+
+        long listings() {
+            return output.calls(InMemoryObjectStore.Op.LIST);
+        }
+
+        long reads() {
+            return output.calls(InMemoryObjectStore.Op.GET);
+        }
+
+        @Override
+        public List<String> resultNames(String job) {
+            List<String> names = new ArrayList<>();
+            for (String key : output.list(Keys.resultPrefix(job))) {
+                String name = Keys.nameOfResult(job, key);
+                if (name != null) {
+                    names.add(name);
+                }
+            }
+            return names;
+        }
+
+        @Override
+        public Optional<ResultRecord> result(String job, String name) {
+            return output.get(Keys.result(job, name)).map(b -> Json.read(b, ResultRecord.class));
+        }
+
+        @Override
+        public OptionalInt manifestTotal(String job) {
+            return output.get(Keys.manifest(job)).map(b -> OptionalInt.of(Json.read(b, JobManifest.class).total()))
+                    .orElse(OptionalInt.empty());
+        }
+    }
+
+    /** A stream's view: what it was sent, in order. */
+    static final class Stream implements ResultSubscriber {
+        final List<String> events = new ArrayList<>();
+        volatile boolean open = true;
+
+        @Override
+        public void result(ResultRecord record) {
+            events.add("result " + record.name());
+        }
+
+        @Override
+        public void progress(JobProgress p) {
+            events.add("progress " + p.done() + "/" + p.total() + " failed " + p.failed() + (p.complete() ? " complete" : ""));
+        }
+
+        @Override
+        public void gone() {
+            events.add("gone");
+        }
+
+        @Override
+        public boolean open() {
+            return open;
+        }
+    }
+
+    final FakeTime clock = new FakeTime();
+    final Results results = new Results();
+    final ResultWatcher watcher = ResultWatcher.manual(results, job -> OptionalInt.empty(), clock);
+
+    @AfterEach
+    void close() {
+        watcher.close();
+    }
+
+    @Test
+    void should_answer_each_waiter_with_its_result_from_one_listing_per_poll() throws Exception {
+        List<CompletableFuture<ResultRecord>> waiting = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            waiting.add(watcher.await(JOB, "img" + i + ".jpg", Duration.ofMinutes(5)));
+        }
+        results.put(JOB, "other.jpg", true); // nobody waits for it: never read
+        watcher.pollOnce();
+        assertEquals(1, results.listings(), "one listing for a hundred waiters");
+        assertEquals(0, results.reads());
+        for (int i = 0; i < 50; i++) {
+            results.put(JOB, "img" + i + ".jpg", true);
+        }
+        watcher.pollOnce();
+        assertEquals(2, results.listings());
+        assertEquals(50, results.reads(), "only the results someone waits for are read");
+        for (int i = 0; i < 100; i++) {
+            assertEquals(i < 50, waiting.get(i).isDone(), "waiter " + i);
+        }
+        assertEquals("img7.jpg", waiting.get(7).get().name());
+        assertEquals(50, watcher.waiting());
+    }
+
+    @Test
+    void should_fail_a_waiter_with_a_timeout_at_its_deadline_by_the_clock() {
+        CompletableFuture<ResultRecord> f = watcher.await(JOB, "a.jpg", Duration.ofSeconds(10));
+        clock.advance(Duration.ofMillis(9_999));
+        watcher.pollOnce();
+        assertFalse(f.isDone(), "before its deadline");
+        clock.advance(Duration.ofMillis(1));
+        watcher.pollOnce();
+        ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, f::get);
+        assertInstanceOf(TimeoutException.class, e.getCause());
+        assertEquals(0, watcher.waiting());
+        results.put(JOB, "a.jpg", true);
+        long listings = results.listings();
+        watcher.pollOnce();
+        assertEquals(listings, results.listings(), "a job nobody waits on any more is not listed");
+    }
+
+    @Test
+    void should_stream_the_results_that_exist_then_each_new_one_once_with_progress() {
+        results.manifest(JOB, 3);
+        results.put(JOB, "a.jpg", true);
+        results.put(JOB, "b.jpg", true);
+        Stream stream = new Stream();
+        watcher.subscribe(JOB, stream);
+        watcher.pollOnce();
+        assertEquals(List.of("result a.jpg", "result b.jpg"), sorted(stream.events.subList(0, 2)), "those that exist, in any order");
+        assertEquals(List.of("progress 2/3 failed 0"), stream.events.subList(2, stream.events.size()));
+        watcher.pollOnce();
+        assertEquals(3, stream.events.size(), "nothing new, nothing sent");
+        results.put(JOB, "c.jpg", false);
+        watcher.pollOnce();
+        assertEquals(List.of("result c.jpg", "progress 3/3 failed 1 complete"), stream.events.subList(3, 5));
+        assertEquals(Optional.of(new JobProgress(JOB, 3, 3, 1)), watcher.progress(JOB));
+
+        // a waiter for an image the stream has read is answered from it, without a read of its own
+        long reads = results.reads();
+        CompletableFuture<ResultRecord> late = watcher.await(JOB, "b.jpg", Duration.ofSeconds(5));
+        watcher.pollOnce();
+        assertTrue(late.isDone());
+        assertEquals(reads, results.reads());
+
+        stream.open = false; // the page went away
+        watcher.pollOnce();
+        watcher.pollOnce();
+        assertEquals(Optional.empty(), watcher.progress(JOB), "a job nobody watches is dropped");
+    }
+
+    @Test
+    void should_fail_waiters_and_tell_streams_when_the_job_is_reset() {
+        CompletableFuture<ResultRecord> f = watcher.await(JOB, "a.jpg", Duration.ofMinutes(5));
+        Stream stream = new Stream();
+        watcher.subscribe(JOB, stream);
+        watcher.pollOnce();
+        watcher.gone(JOB);
+        ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, f::get);
+        assertInstanceOf(JobGoneException.class, e.getCause());
+        assertEquals("gone", stream.events.get(stream.events.size() - 1));
+    }
+
+    @Test
+    void should_poll_fast_while_results_come_and_back_off_when_none_do() {
+        assertEquals(ResultWatcher.IDLE_MS, watcher.pollOnce(), "nothing watched: sleep until woken");
+        watcher.await(JOB, "a.jpg", Duration.ofMinutes(5));
+        assertEquals(ResultWatcher.FAST_MS, watcher.pollOnce(), "a new waiter: at once");
+        assertEquals(200, watcher.pollOnce());
+        assertEquals(ResultWatcher.SLOW_WAITING_MS, watcher.pollOnce(), "requests wait: at most 250 ms apart");
+        assertEquals(ResultWatcher.SLOW_WAITING_MS, watcher.pollOnce());
+        results.put(JOB, "a.jpg", true);
+        results.put(JOB, "b.jpg", true);
+        watcher.subscribe(JOB, new Stream());
+        assertEquals(ResultWatcher.FAST_MS, watcher.pollOnce(), "results came: fast again");
+        long interval = 0;
+        for (int i = 0; i < 6; i++) {
+            interval = watcher.pollOnce();
+        }
+        assertEquals(ResultWatcher.SLOW_STREAMING_MS, interval, "only a stream watches: once a second");
+    }
+
+    @Test
+    void should_keep_polling_a_job_whose_results_cannot_be_read_for_a_while() throws Exception {
+        CompletableFuture<ResultRecord> f = watcher.await(JOB, "a.jpg", Duration.ofMinutes(5));
+        results.output.inject(InMemoryObjectStore.Op.LIST, prefix -> new IllegalStateException("the bucket cannot be reached"));
+        results.put(JOB, "a.jpg", true);
+        watcher.pollOnce();
+        assertFalse(f.isDone());
+        results.output.inject(InMemoryObjectStore.Op.LIST, null);
+        watcher.pollOnce();
+        assertEquals("a.jpg", f.get().name());
+    }
+
+    @Test
+    void should_pause_its_own_thread_in_fake_time_and_time_a_waiter_out_when_the_time_comes() throws Exception {
+        FakeTime time = new FakeTime();
+        ResultWatcher threaded = ResultWatcher.start(results, job -> OptionalInt.empty(), time);
+        try {
+            CompletableFuture<ResultRecord> answered = threaded.await(JOB, "a.jpg", Duration.ofMinutes(5));
+            CompletableFuture<ResultRecord> late = threaded.await(JOB, "b.jpg", Duration.ofSeconds(30));
+            time.awaitSleepers(1);
+            results.put(JOB, "a.jpg", true);
+            time.advanceSettling(Duration.ofSeconds(1), Duration.ofMillis(50), 1);
+            assertEquals("a.jpg", answered.get(20, java.util.concurrent.TimeUnit.SECONDS).name());
+            assertFalse(late.isDone());
+            time.advanceSettling(Duration.ofSeconds(28), Duration.ofMillis(250), 1);
+            assertFalse(late.isDone(), "29 s: not yet");
+            time.advanceSettling(Duration.ofSeconds(2), Duration.ofMillis(250), 1);
+            FakeTime.awaitReal(late::isDone, () -> "the loop polls past the deadline");
+            ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, late::get);
+            assertInstanceOf(TimeoutException.class, e.getCause());
+            long listings = results.listings();
+            assertTrue(listings > 20 && listings < 200, "about one listing per 250 ms of fake time, not per millisecond: " + listings);
+        } finally {
+            threaded.close();
+        }
+    }
+
+    static List<String> sorted(List<String> events) {
+        List<String> out = new ArrayList<>(events);
+        out.sort(null);
+        return out;
+    }
+}
