@@ -19,9 +19,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code imgscale simulate}: the real controller and policies in virtual time, side by side. */
 @Command(name = "simulate", mixinStandardHelpOptions = true,
@@ -29,11 +27,8 @@ import picocli.CommandLine.Spec;
             "makespan, p50/p95/max latency, instance-seconds, cost (per-second billing, 60 s minimum), peak instances,",
             "time back to zero. Writes an SVG timeline. Same seed, same numbers."})
 final class SimulateCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
     @Mixin
-    VerboseMixin verbose;
+    CommandContext context;
 
     @Option(names = "--trace", required = true, paramLabel = "TRACE", description = "burst:N, steady:RATE:SECONDS, or a CSV file of arrival times.")
     String trace;
@@ -76,7 +71,7 @@ final class SimulateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = context.out();
         Trace t = Trace.parse(trace);
         if (!(requestCost >= 0)) {
             throw new ImgscaleException("--request-cost must be 0 or more (USD per million images).");
