@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imgscale.daemon.port.Fleet;
+import dev.imgscale.daemon.port.LaunchOutcome;
 import dev.imgscale.daemon.port.FleetInstance;
 import dev.imgscale.daemon.port.WorkerBoard;
 import dev.imgscale.daemon.wire.WorkerState;
@@ -207,6 +208,12 @@ public final class Controller {
         if (Duration.ofMillis(now.toEpochMilli() - status.updatedAt()).compareTo(settings.heartbeatTimeout()) > 0) {
             return new WorkerView(instance.id(), WorkerState.LOST, status.inHand(), instance.launchedAt(), null);
         }
+        if (status.state() == WorkerState.INTERRUPTED) {
+            // EC2 is taking it back: capacity leaving that no policy serves with or puts back in
+            // service (unlike a drain, which the backlog policy may cancel), and no failure: it
+            // handed back what it could not finish, and its instance goes by itself
+            return new WorkerView(instance.id(), WorkerState.INTERRUPTED, status.inHand(), instance.launchedAt(), null);
+        }
         if (draining || status.state() == WorkerState.DRAINING) {
             return new WorkerView(instance.id(), WorkerState.DRAINING, status.inHand(), instance.launchedAt(), null);
         }
@@ -318,6 +325,11 @@ public final class Controller {
             }
         }
         root.put("decision", d.reason());
+        // what the recent launches got (Spot, On-Demand, the fallback), for `status`
+        ArrayNode launches = root.putArray("launches");
+        for (LaunchOutcome o : fleet.recentLaunches()) {
+            launches.add(JSON.valueToTree(o.toMap()));
+        }
         return root.toString();
     }
 
