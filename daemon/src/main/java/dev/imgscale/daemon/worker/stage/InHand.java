@@ -68,17 +68,20 @@ public final class InHand {
      * @return the requests handed back
      */
     public int handBackBeyond(long budgetMillis, double msPerImage, WorkQueue queue) {
-        List<Batch> byProgress;
+        List<Map.Entry<Batch, BatchStage>> byProgress = new ArrayList<>();
         synchronized (this) {
             closed = true;
-            byProgress = new ArrayList<>(held);
+            // each batch's stage read once: the stages move on while this decides
+            held.forEach(b -> byProgress.add(Map.entry(b, b.stage)));
         }
         // furthest along first; among equals, the oldest
-        byProgress.sort(Comparator.comparing((Batch b) -> b.stage).reversed().thenComparingLong(b -> b.receivedNanos));
+        byProgress.sort(Comparator.comparing((Map.Entry<Batch, BatchStage> e) -> e.getValue()).reversed()
+                .thenComparingLong(e -> e.getKey().receivedNanos));
         double spent = 0;
         List<Batch> giveBack = new ArrayList<>();
-        for (Batch b : byProgress) {
-            BatchStage stage = b.stage;
+        for (Map.Entry<Batch, BatchStage> e : byProgress) {
+            Batch b = e.getKey();
+            BatchStage stage = e.getValue();
             boolean classified = stage.compareTo(BatchStage.CLASSIFYING) > 0;
             boolean started = stage.compareTo(BatchStage.CLASSIFYING) >= 0;
             double cost = classified ? 0 : b.messages.size() * msPerImage;
