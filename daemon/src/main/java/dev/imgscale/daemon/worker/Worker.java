@@ -25,8 +25,8 @@ import dev.imgscale.daemon.worker.stage.WorkerCounters;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.List;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -309,8 +309,9 @@ public final class Worker {
      * <p>A rebalance recommendation is treated as a drain: finish everything in hand, then stop.
      * It comes with no deadline, often minutes before an interruption or none at all, so there is
      * no window to fit work into and no reason to give work back: the batches in hand are done in
-     * seconds (a few batch times), far less than the two minutes' notice an interruption still
-     * gets, and should that notice come meanwhile the worker is draining already and holds less.
+     * a few batch times (seconds), far inside the two minutes' notice an interruption would still
+     * give. That matters because the watcher hands over only its first notice: an interruption
+     * announced during the drain is not seen, and the drain has to fit the two minutes on its own.
      * Leaving is still right: a recommendation says this instance is at high risk, and the
      * controller replaces a drained worker (possibly in a healthier pool) the same as a stopped one.
      */
