@@ -1,5 +1,6 @@
 package dev.imgscale.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -92,9 +93,37 @@ final class StatusCommand implements Callable<Integer> {
                 }
                 out.println(fleet.map(b -> "fleet: " + new String(b, StandardCharsets.UTF_8).strip())
                         .orElse("fleet: no controller has published its state"));
+                fleet.ifPresent(b -> printLaunches(out, b));
             }
             out.flush();
             return ExitCodes.OK;
+        }
+    }
+
+    /**
+     * The controller's recent launches (the fleet state's {@code launches}), one line each, newest
+     * last: what Spot gave, what On-Demand made up, and EC2's word on the pools. Nothing when there
+     * are none, or the state predates them.
+     */
+    static void printLaunches(PrintWriter out, byte[] fleetState) {
+        JsonNode launches;
+        try {
+            launches = new ObjectMapper().readTree(fleetState).path("launches");
+        } catch (java.io.IOException e) {
+            return; // the fleet line above shows it as it is
+        }
+        if (!launches.isArray() || launches.isEmpty()) {
+            return;
+        }
+        out.println("launches (newest last):");
+        for (JsonNode l : launches) {
+            int asked = l.path("requested").asInt();
+            int spot = l.path("spot").asInt();
+            int onDemand = l.path("onDemand").asInt();
+            String got = spot + onDemand == 0 ? "none launched" : spot + " Spot, " + onDemand + " On-Demand";
+            String note = l.path("note").asText("");
+            out.printf(Locale.ROOT, "  %-24s asked %3d: %s%s%s%n", l.path("at").asText(""), asked, got,
+                    l.path("fellBack").asBoolean() ? " (fell back to On-Demand)" : "", note.isEmpty() ? "" : "; " + note);
         }
     }
 

@@ -93,7 +93,7 @@ public final class Controller {
         List<String> terminated = terminate(decision, seen, now);
         int launched = launch(decision, seen, terminated, now);
         forgetGoneReports(seen, now);
-        board.publish(FleetStateJson.of(seen.snapshot(), decision, now, fleet.kind(), policy.name()));
+        board.publish(FleetStateJson.of(seen.snapshot(), decision, now, fleet.kind(), policy.name(), fleet.recentLaunches()));
         return new Tick(seen.snapshot(), decision, launched, terminated);
     }
 

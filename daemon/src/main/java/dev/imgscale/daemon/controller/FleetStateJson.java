@@ -3,8 +3,10 @@ package dev.imgscale.daemon.controller;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.imgscale.daemon.port.LaunchOutcome;
 import java.time.Instant;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /** The fleet's state as the controller publishes it each tick, where {@code imgscale status} shows it. */
@@ -14,7 +16,7 @@ final class FleetStateJson {
     private FleetStateJson() {
     }
 
-    static String of(FleetSnapshot s, Decision d, Instant now, String fleetKind, String policyName) {
+    static String of(FleetSnapshot s, Decision d, Instant now, String fleetKind, String policyName, List<LaunchOutcome> recentLaunches) {
         ObjectNode root = JSON.createObjectNode();
         root.put("updatedAt", now.toString());
         root.put("fleet", fleetKind);
@@ -33,6 +35,11 @@ final class FleetStateJson {
             }
         }
         root.put("decision", d.reason());
+        // what the recent launches got (Spot, On-Demand, the fallback), for `status`
+        ArrayNode launches = root.putArray("launches");
+        for (LaunchOutcome o : recentLaunches) {
+            launches.add(JSON.valueToTree(o.toMap()));
+        }
         return root.toString();
     }
 }

@@ -76,10 +76,12 @@ public final class TargetTrackingPolicy implements ScalingPolicy {
                 terminate.add(w.id());
             }
         }
-        int count = s.count() - terminate.size();
+        // an interrupted worker is leaving (EC2 takes its instance): replaced, never killed
+        List<String> leaving = s.in(WorkerState.INTERRUPTED).stream().map(WorkerView::id).toList();
+        int count = s.count() - terminate.size() - leaving.size();
         for (int i = s.workers().size() - 1; i >= 0 && count - kill.size() > desired; i--) {
             String id = s.workers().get(i).id();
-            if (!terminate.contains(id)) {
+            if (!terminate.contains(id) && !leaving.contains(id)) {
                 kill.add(id);
             }
         }

@@ -39,6 +39,12 @@ final class WorkerPhases {
         if (stale(status, now)) {
             return new WorkerView(instance.id(), WorkerState.LOST, status.inHand(), instance.launchedAt(), null);
         }
+        if (status.state() == WorkerState.INTERRUPTED) {
+            // EC2 is taking it back: capacity leaving that no policy serves with or puts back in
+            // service (unlike a drain, which the backlog policy may cancel), and no failure: it
+            // handed back what it could not finish, and its instance goes by itself
+            return new WorkerView(instance.id(), WorkerState.INTERRUPTED, status.inHand(), instance.launchedAt(), null);
+        }
         if (draining || status.state() == WorkerState.DRAINING) {
             return new WorkerView(instance.id(), WorkerState.DRAINING, status.inHand(), instance.launchedAt(), null);
         }

@@ -8,7 +8,8 @@ package dev.imgscale.daemon.wire;
  *
  * <p>The controller's event log and the fleet state it publishes have always named these states
  * BOOTING, IDLE, BUSY, DRAINING, DRAINED and LOST; {@link #fleetName()} keeps those words, so that
- * their readers (and fleet records already written) see no change.
+ * their readers (and fleet records already written) see no change. INTERRUPTED is new, and the same
+ * word everywhere.
  */
 public enum WorkerState {
     /** Launched or constructed; not yet polling. Holds nothing. */
@@ -19,6 +20,12 @@ public enum WorkerState {
     WORKING("BUSY"),
     /** Shutdown has begun (or the controller asked it to drain): receives nothing new, finishes what it holds. */
     DRAINING("DRAINING"),
+    /**
+     * EC2 announced a Spot interruption: receives nothing new, finishes only what fits before the
+     * deadline and has handed the rest back. Capacity leaving, like a drain, but one the controller
+     * must neither put back in service nor count as a failure: it replaces it.
+     */
+    INTERRUPTED("INTERRUPTED"),
     /** Stopped: holds nothing, safe to terminate. */
     STOPPED("DRAINED"),
     /** Seen by the controller only: stopped reporting (or never booted); replaced, its messages come back by visibility timeout. */

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
  * {@code fleet/workers/<id>.json} in the output bucket.
  *
  * @param id           the instance id the fleet knows it by
- * @param state        STARTING, POLLING, WORKING, DRAINING or STOPPED (written by name)
+ * @param state        STARTING, POLLING, WORKING, DRAINING, INTERRUPTED or STOPPED (written by name)
  * @param inHand       requests it holds right now
  * @param processed    images it has finished (labelled or failed) since it started
  * @param msPerImage   its recent service time per image (0 until it has worked)

@@ -11,6 +11,7 @@ import dev.imgscale.daemon.time.Time;
 import dev.imgscale.daemon.wire.WorkerState;
 import dev.imgscale.daemon.worker.stage.Batch;
 import dev.imgscale.daemon.worker.stage.BatchStage;
+import dev.imgscale.daemon.worker.stage.ClassifyHandOff;
 import dev.imgscale.daemon.worker.stage.ClassifyStage;
 import dev.imgscale.daemon.worker.stage.DecodePlacement;
 import dev.imgscale.daemon.worker.stage.Decoder;
@@ -24,9 +25,11 @@ import dev.imgscale.daemon.worker.stage.WorkerCounters;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -99,6 +102,9 @@ import org.slf4j.LoggerFactory;
  * the state is STOPPED. An idle worker so stops within moments, which scaling a fleet to zero
  * relies on; with an idle exit, a worker that has received nothing for that long stops by itself.
  *
+ * <p>A Spot interruption notice ({@link #watchInterruptions}, {@link #noticed}) is a shutdown with a
+ * deadline: what fits before it is finished, the rest handed back at once; the state is INTERRUPTED.
+ *
  * <p>All its timing (polls, back-offs, heartbeats, the idle exit) runs in the {@link Time} it is
  * given, so unit tests run it in fake time.
  */
@@ -110,6 +116,8 @@ public final class Worker {
     public static final String MALFORMED = Results.MALFORMED;
 
     private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
+    /** Kept free before a Spot interruption's deadline for the last batch's writes, publish and deletes. */
+    static final Duration INTERRUPTION_MARGIN = Duration.ofSeconds(10);
 
     private final ImageClassifier classifier;
     private final WorkQueue requests;
@@ -129,6 +137,10 @@ public final class Worker {
     /** Completed when the first receive is issued, with the model loaded: how fast start is measured. */
     private final CompletableFuture<Long> firstPoll = new CompletableFuture<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
+    /** Set by a Spot interruption notice: the state is INTERRUPTED until the worker stops. */
+    private final AtomicBoolean interrupted = new AtomicBoolean();
+    /** The environment to find the instance metadata service in; null: no interruption watcher. */
+    private volatile Map<String, String> imdsEnv;
 
     /** A worker of the real classifier in the given clock's time (the system's, in production). */
     public Worker(Classifier classifier, WorkQueue requests, WorkQueue results, ObjectStore input, ObjectStore output, Clock clock,
@@ -177,7 +189,7 @@ public final class Worker {
                 options.downloadConcurrency(), decoding.slots(), decoding.ahead() ? " beside the engine" : " before each inference",
                 options.visibility().toSeconds(),
                 options.idleExit() == null ? "" : ", idle exit after " + options.idleExit().toSeconds() + " s");
-        SynchronousQueue<Batch> toClassify = new SynchronousQueue<>();
+        SynchronousQueue<Batch> toClassify = new ClassifyHandOff();
         SynchronousQueue<Batch> toFinish = new SynchronousQueue<>();
         Decoder decoder = new Decoder(classifier, decoding.slots());
         Thread receiver = DaemonThreads.named("imgscale-worker-receive").newThread(new ReceiveStage(requests, input, output, classifier,
@@ -207,8 +219,14 @@ public final class Worker {
             }));
         }
         boolean clean = false;
+        // its own scheduler: an IMDS request may block for a second, which must not delay a heartbeat
+        Scheduler imds = imdsEnv == null ? null : time.scheduler("imgscale-worker-imds");
+        InterruptionWatcher watcher = imds == null ? null : new InterruptionWatcher(imdsEnv, time, this::noticed);
         try {
             inHand.start();
+            if (watcher != null) {
+                watcher.start(imds, InterruptionWatcher.DEFAULT_INTERVAL);
+            }
             phase.set(WorkerState.POLLING);
             receiver.start();
             finisher.start();
@@ -226,14 +244,19 @@ public final class Worker {
                 finisher.interrupt();
                 classifiers.forEach(Thread::interrupt);
             }
+            if (watcher != null) {
+                watcher.close();
+                imds.close();
+            }
             // Not shutdownNow: an abandoned poll should finish, so that what it brings is released.
             poller.shutdown();
             timer.close();
             io.shutdownNow();
             decoders.shutdownNow();
             phase.set(WorkerState.STOPPED);
-            LOG.info("Worker {} stopped: {} images ({} errors) in {} batches, {} left for redelivery, {} dropped", options.workerId(),
-                    counters.processed(), counters.failed(), counters.batches(), counters.left(), counters.cancelled());
+            LOG.info("Worker {} stopped{}: {} images ({} errors) in {} batches, {} left for redelivery, {} dropped, {} handed back",
+                    options.workerId(), interrupted.get() ? " (Spot interruption)" : "", counters.processed(), counters.failed(),
+                    counters.batches(), counters.left(), counters.cancelled(), counters.handedBack());
             stopped.countDown();
         }
     }
@@ -266,19 +289,65 @@ public final class Worker {
         shutdown.request();
     }
 
+    /**
+     * Has {@link #run()} watch the instance metadata service (found as {@code env} says; see
+     * {@link InterruptionWatcher}) for EC2's notices, and react to the first. Call before run.
+     */
+    public void watchInterruptions(Map<String, String> env) {
+        this.imdsEnv = Map.copyOf(Objects.requireNonNull(env, "env"));
+    }
+
+    /**
+     * EC2's notice, from the {@link InterruptionWatcher} (once).
+     *
+     * <p>A Spot interruption: stop receiving at once (as {@link #beginShutdown()}: an abandoned long
+     * poll's requests are given back), keep the batches that fit before the deadline less
+     * {@link #INTERRUPTION_MARGIN} at the measured time per image, the one being classified
+     * first, and hand every other request held back now (visibility 0); the state is INTERRUPTED
+     * until {@link #run()} returns, and the command exits 0.
+     *
+     * <p>A rebalance recommendation is treated as a drain: finish everything in hand, then stop.
+     * It comes with no deadline, often minutes before an interruption or none at all, so there is
+     * no window to fit work into and no reason to give work back: the batches in hand are done in
+     * a few batch times (seconds), far inside the two minutes' notice an interruption would still
+     * give. That matters because the watcher hands over only its first notice: an interruption
+     * announced during the drain is not seen, and the drain has to fit the two minutes on its own.
+     * Leaving is still right: a recommendation says this instance is at high risk, and the
+     * controller replaces a drained worker (possibly in a healthier pool) the same as a stopped one.
+     */
+    void noticed(InterruptionWatcher.Notice notice) {
+        Optional<Instant> deadline = notice.deadline();
+        if (deadline.isEmpty()) {
+            LOG.info("Rebalance recommendation: finishing the {} request(s) in hand, then stopping", inHand.count());
+            beginShutdown();
+            return;
+        }
+        interrupted.set(true);
+        shutdown.request();
+        long budget = deadline.get().toEpochMilli() - INTERRUPTION_MARGIN.toMillis() - time.millis();
+        double ms = counters.msPerImage();
+        int handed = inHand.handBackBeyond(budget, ms, requests);
+        LOG.warn("Spot interruption at {} ({} s from now): keeping {} request(s) that fit at {} ms per image, handed back {}",
+                deadline.get(), Math.max(0, (deadline.get().toEpochMilli() - time.millis()) / 1000), inHand.count(), Math.round(ms), handed);
+    }
+
     /** Waits (in real time) for {@link #run()} to return; true when it has. */
     public boolean awaitShutdown(Duration timeout) throws InterruptedException {
         return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /**
-     * STARTING, STOPPED, or while running: DRAINING once shutdown has begun, else WORKING while it
+     * STARTING, STOPPED, or while running: INTERRUPTED after a Spot interruption notice, DRAINING
+     * once shutdown has begun, else WORKING while it
      * holds requests in any stage and POLLING when it holds none.
      */
     public WorkerState state() {
         WorkerState p = phase.get();
         if (p != WorkerState.POLLING) {
             return p;
+        }
+        if (interrupted.get()) {
+            return WorkerState.INTERRUPTED;
         }
         if (shutdown.requested()) {
             return WorkerState.DRAINING;
@@ -322,6 +391,11 @@ public final class Worker {
     /** Requests deleted without a result because their job no longer exists. */
     public long cancelled() {
         return counters.cancelled();
+    }
+
+    /** Requests handed back (visibility 0) at a Spot interruption. */
+    public long handedBack() {
+        return counters.handedBack();
     }
 
     public WorkerOptions options() {

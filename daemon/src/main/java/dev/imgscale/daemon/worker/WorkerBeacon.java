@@ -65,7 +65,8 @@ public final class WorkerBeacon implements AutoCloseable {
 
     private void report(WorkerState override) {
         WorkerState state = worker.state();
-        WorkerState reported = override != null ? override : draining.get() && state != WorkerState.STOPPED ? WorkerState.DRAINING : state;
+        WorkerState reported = override != null ? override
+                : draining.get() && state != WorkerState.STOPPED && state != WorkerState.INTERRUPTED ? WorkerState.DRAINING : state;
         board.report(new WorkerStatus(WorkerStatus.VERSION, id, reported, worker.inHand(), worker.processed(), worker.msPerImage(),
                 startedAt, worker.inHand() == 0 ? Math.max(worker.idleSince(), startedAt) : 0, time.millis()));
     }

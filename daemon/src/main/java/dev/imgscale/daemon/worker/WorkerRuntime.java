@@ -159,6 +159,8 @@ public final class WorkerRuntime implements AutoCloseable {
                 : Classifier.open(model, resolver, classifierOptions, listener == null ? DownloadListener.NONE : listener);
         long loaded = System.currentTimeMillis();
         Worker worker = new Worker(ImageClassifier.of(classifier), requests, results, input, output, time, options);
+        // on EC2, Spot interruption notices; off it the watcher finds no IMDS and stops quietly
+        worker.watchInterruptions(env);
         logReady(worker, opening, queuesOpen, loaded, early != null);
         return new WorkerRuntime(classifier, worker);
     }

@@ -14,7 +14,7 @@ class WorkerStatusTest {
         String json = Json.write(s);
         assertTrue(json.contains("\"state\":\"WORKING\""), json);
         assertEquals(s, Json.read(json, WorkerStatus.class));
-        for (String state : List.of("STARTING", "POLLING", "WORKING", "DRAINING", "STOPPED")) {
+        for (String state : List.of("STARTING", "POLLING", "WORKING", "DRAINING", "INTERRUPTED", "STOPPED")) {
             String old = "{\"v\":1,\"id\":\"i-1\",\"state\":\"" + state + "\",\"inHand\":0,\"processed\":5,\"msPerImage\":0.0,"
                     + "\"startedAt\":1,\"idleSince\":1,\"updatedAt\":2}";
             assertEquals(WorkerState.valueOf(state), Json.read(old, WorkerStatus.class).state());
@@ -25,7 +25,8 @@ class WorkerStatusTest {
 
     @Test
     void should_keep_the_controller_words_for_its_event_log_and_fleet_state() {
-        assertEquals(List.of("BOOTING", "IDLE", "BUSY", "DRAINING", "DRAINED", "LOST"),
+        // the old words unchanged; INTERRUPTED (a Spot interruption) is new
+        assertEquals(List.of("BOOTING", "IDLE", "BUSY", "DRAINING", "INTERRUPTED", "DRAINED", "LOST"),
                 List.of(WorkerState.values()).stream().map(WorkerState::fleetName).toList());
     }
 }

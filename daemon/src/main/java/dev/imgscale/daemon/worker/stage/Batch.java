@@ -33,6 +33,8 @@ public final class Batch {
     private Duration visibility;
     /** Guarded by this: once true, no extension starts, and none is under way. */
     private boolean heartbeatStopped;
+    /** Guarded by this (with the move to FINISHING): given back to the queue; no stage works on it any more. */
+    private boolean handedBack;
 
     Batch(List<QueueMessage> messages, long receivedNanos) {
         this.messages = messages;
@@ -45,6 +47,32 @@ public final class Batch {
 
     public int size() {
         return messages.size();
+    }
+
+    /**
+     * Marks the batch handed back, unless its results are already being written (then it is
+     * finished, never both). Atomic with {@link #startFinishing()}: a batch is either deleted by
+     * this worker or given back to another, never both.
+     */
+    synchronized boolean handBack() {
+        if (stage == BatchStage.FINISHING || stage == BatchStage.DONE) {
+            return false;
+        }
+        handedBack = true;
+        return true;
+    }
+
+    synchronized boolean handedBack() {
+        return handedBack;
+    }
+
+    /** The finish stage takes the batch: FINISHING, unless it was handed back (then false: skip it). */
+    synchronized boolean startFinishing() {
+        if (handedBack) {
+            return false;
+        }
+        stage = BatchStage.FINISHING;
+        return true;
     }
 
     /** Every {@code every} from now, extends the visibility of every request of the batch by {@code visibility}. */

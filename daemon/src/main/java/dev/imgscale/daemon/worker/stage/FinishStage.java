@@ -57,7 +57,9 @@ public final class FinishStage implements Runnable {
             if (batch == Batch.END) {
                 return;
             }
-            batch.stage = BatchStage.FINISHING;
+            if (!batch.startFinishing()) {
+                continue; // handed back at a Spot interruption while it was classified: another worker answers it
+            }
             batch.finishNanos = time.nanos();
             try {
                 finish(batch);

@@ -96,12 +96,20 @@ public final class ReceiveStage implements Runnable {
                     continue;
                 }
                 Batch batch = inHand.hold(messages);
+                if (batch == null) {
+                    // a Spot interruption closed the worker's hands while this poll was answered
+                    release(messages);
+                    return;
+                }
                 batch.startHeartbeat(heartbeats, requests, options.visibility(), options.heartbeat());
                 try {
                     preparer.prepare(batch);
                 } catch (RuntimeException e) {
                     inHand.abandon(batch, "while " + batch.stage.name().toLowerCase(Locale.ROOT), e);
                     continue;
+                }
+                if (batch.handedBack()) {
+                    continue; // handed back at a Spot interruption while its images were downloaded
                 }
                 batch.stage = BatchStage.PREPARED;
                 batch.preparedNanos = time.nanos();
@@ -146,7 +154,7 @@ public final class ReceiveStage implements Runnable {
         return null;
     }
 
-    /** Gives back requests received after shutdown began: visible to other workers at once. */
+    /** Gives back requests received after shutdown (or an interruption) began: visible to other workers at once. */
     private void release(List<QueueMessage> late) {
         if (late.isEmpty()) {
             return;

@@ -17,6 +17,7 @@ public final class WorkerCounters {
     private final AtomicLong received = new AtomicLong();
     private final AtomicLong left = new AtomicLong();
     private final AtomicLong cancelled = new AtomicLong();
+    private final AtomicLong handedBack = new AtomicLong();
     private final AtomicLong busyNanos = new AtomicLong();
     private volatile double msPerImage;
     /** Time.nanos() when the finish stage last finished a batch, 0 before the first. */
@@ -30,6 +31,12 @@ public final class WorkerCounters {
 
     void received(int n) {
         received.addAndGet(n);
+    }
+
+    /** A batch handed back at a Spot interruption: visible to other workers at once. */
+    void handedBack(int n) {
+        handedBack.addAndGet(n);
+        batches.incrementAndGet();
     }
 
     /** A batch left whole: its requests come back. */
@@ -137,6 +144,11 @@ public final class WorkerCounters {
     /** Requests deleted without a result because their job no longer exists. */
     public long cancelled() {
         return cancelled.get();
+    }
+
+    /** Requests handed back (visibility 0) at a Spot interruption, for another worker to take at once. */
+    public long handedBack() {
+        return handedBack.get();
     }
 
     /** Recent wall time per image as the pipeline delivers them, smoothed; 0 until the first batch. */
