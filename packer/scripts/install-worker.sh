@@ -95,7 +95,7 @@ if ! echo "$output" | grep -q "^$smoke_file,[^,]\+,[0-9.]\+,$"; then
 fi
 
 # Class data sharing archive of the classes a worker loads, beside the jar, where bin/imgscale maps
-# it for every start (about half a second off each scale-out; see the README's "Worker start").
+# it for every start (about half a second off each scale-out; see docs/benchmarks.md, "Worker start").
 # Made with a short bench pipeline run on the smoke image, with a throwaway cache so that nothing
 # root-owned lands in the workers' cache; the launcher gives it the same JIT options as a worker.
 log "class data sharing archive for faster worker starts"

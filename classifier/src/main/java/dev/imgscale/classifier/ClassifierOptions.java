@@ -10,10 +10,10 @@ import dev.imgscale.classifier.decode.DecodeLimits;
  * (at most {@value #MAX_DEFAULT_STREAMS} streams): for throughput, several single-threaded passes at
  * once beat one pass split over every core, because a pass split over threads waits at every
  * operator for its slowest thread, and on a worker the slowest is whichever shares its core with a
- * download or a decode. Measured on the 2-core development machine ({@code imgscale bench},
- * batch 10): MobileNetV2 int8 on OpenCV DNN 74.5 images/s as two streams of one thread against 51.1
- * as one stream of two threads; ResNet-50 on ONNX Runtime 25.7 against 24.3. Each stream holds its
+ * download or a decode (the figures: docs/benchmarks.md, "Engine streams"). Each stream holds its
  * own copy of the network (ResNet-50: about 100 MB of weights, plus its activations).
+ *
+ * <p>Build options from {@link #defaults()} and the withers, so each caller names only what it changes.
  *
  * @param engine        {@code opencv}, {@code onnxruntime} or {@code auto} (see {@link Classifier#chooseEngine})
  * @param threads       inference threads per stream (0 = the cores divided among the streams)
@@ -65,6 +65,14 @@ public record ClassifierOptions(String engine, int threads, int streams, int bat
 
     public ClassifierOptions withStreams(int count, int threadsPerStream) {
         return new ClassifierOptions(engine, threadsPerStream, count, batchSize, decodeThreads, topK, limits);
+    }
+
+    public ClassifierOptions withDecodeThreads(int count) {
+        return new ClassifierOptions(engine, threads, streams, batchSize, count, topK, limits);
+    }
+
+    public ClassifierOptions withLimits(DecodeLimits decodeLimits) {
+        return new ClassifierOptions(engine, threads, streams, batchSize, decodeThreads, topK, decodeLimits);
     }
 
     /** The streams these options mean on a machine with {@code processors} cores. */

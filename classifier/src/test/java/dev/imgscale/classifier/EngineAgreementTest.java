@@ -53,7 +53,7 @@ class EngineAgreementTest {
 
     static Classifier open(String engine, int batch) {
         ClassifierOptions o = ClassifierOptions.defaults();
-        return Classifier.open(spec, model, labels, new ClassifierOptions(engine, o.threads(), o.streams(), batch, o.decodeThreads(), o.topK(), o.limits()));
+        return Classifier.open(spec, model, labels, o.withEngine(engine).withBatchSize(batch));
     }
 
     /** Each tensor's probabilities, in forward passes of {@code batch} images on one classifier. */

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imgscale.classifier.catalog.ModelCatalog;
 import dev.imgscale.classifier.catalog.ModelSpec;
-import dev.imgscale.classifier.decode.DecodeLimits;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -121,6 +120,6 @@ class StreamsTest {
     }
 
     private static ClassifierOptions options(int threads, int streams) {
-        return new ClassifierOptions("auto", threads, streams, 8, 0, 5, DecodeLimits.DEFAULT);
+        return ClassifierOptions.defaults().withStreams(streams, threads).withBatchSize(8);
     }
 }

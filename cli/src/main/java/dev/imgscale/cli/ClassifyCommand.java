@@ -12,10 +12,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 
 /** {@code imgscale classify}: labels image files on this machine, no cloud involved. */
 @Command(name = "classify", mixinStandardHelpOptions = true,
@@ -24,14 +21,8 @@ import picocli.CommandLine.Spec;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:every image labelled", "1:failure", "2:usage error", "3:some images failed, the rest were labelled"})
 final class ClassifyCommand implements Callable<Integer> {
-    @ParentCommand
-    ImgscaleCommand root;
-
-    @Spec
-    CommandSpec spec;
-
     @Mixin
-    VerboseMixin verbose;
+    CommandContext context;
 
     @Mixin
     OutputMixin output;
@@ -45,7 +36,7 @@ final class ClassifyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ImageFiles.Found found = ImageFiles.expand(paths);
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter err = context.err();
         if (!found.skipped().isEmpty()) {
             err.println("imgscale: skipped " + found.skipped().size() + " file(s) whose names are not images', e.g. "
                     + found.skipped().get(0));
@@ -56,8 +47,8 @@ final class ClassifyCommand implements Callable<Integer> {
         }
         ModelCatalog catalog = ModelCatalog.builtIn();
         ModelSpec model = modelOptions.spec(catalog);
-        AssetResolver resolver = AssetResolver.fromEnvironment(root.env());
-        ResultWriter writer = new ResultWriter(spec.commandLine().getOut(), output.format());
+        AssetResolver resolver = AssetResolver.fromEnvironment(context.env());
+        ResultWriter writer = new ResultWriter(context.out(), output.format());
         int failed = 0;
         try (Classifier classifier = modelOptions.open(model, resolver, modelOptions.options(), new ProgressBarListener(err))) {
             // Classify in slices so results appear while a large folder is still being worked through.

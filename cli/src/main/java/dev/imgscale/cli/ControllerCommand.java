@@ -25,7 +25,6 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParentCommand;
 
 /** {@code imgscale controller}: the daemon that scales the workers with the work. */
 @Command(name = "controller", mixinStandardHelpOptions = true,
@@ -35,11 +34,8 @@ import picocli.CommandLine.ParentCommand;
 final class ControllerCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger("dev.imgscale.controller");
 
-    @ParentCommand
-    ImgscaleCommand root;
-
     @Mixin
-    VerboseMixin verbose;
+    CommandContext context;
 
     @Mixin
     StackOptions stackOptions;
@@ -76,9 +72,9 @@ final class ControllerCommand implements Callable<Integer> {
         if (max < 0 || max > 1000) {
             throw new ImgscaleException("--max must be between 0 and 1000.");
         }
-        try (StackContext stack = stackOptions.open(root.env());
+        try (StackContext stack = stackOptions.open(context.env());
              EventSink sink = new EventSink(events)) {
-            Fleet fleet = FleetWiring.fleet(fleetKind, stack, root.env(), bootDelay, workerIdleExit);
+            Fleet fleet = FleetWiring.fleet(fleetKind, stack, context.env(), bootDelay, workerIdleExit);
             double boot = bootEstimate != null ? bootEstimate : "local".equals(fleetKind) ? 3 + bootDelay : 25;
             Controller.Settings settings = new Controller.Settings(max, Duration.ofMillis((long) (serviceEstimate * 1000)),
                     Duration.ofMillis((long) (boot * 1000)), Duration.ofSeconds(30), Duration.ofMillis((long) (Math.max(60, boot * 4) * 1000)),
@@ -86,7 +82,7 @@ final class ControllerCommand implements Callable<Integer> {
             BacklogPolicy policy = new BacklogPolicy(Duration.ofMillis((long) (targetLatency * 1000)), Duration.ofSeconds(10));
             Controller controller = new Controller(fleet, () -> stack.requests().depth(), new ObjectStoreWorkerBoard(stack.output()),
                     policy, Clock.systemUTC(), settings, sink);
-            ControllerLease lease = FleetWiring.lease(fleetKind, stack, root.env());
+            ControllerLease lease = FleetWiring.lease(fleetKind, stack, context.env());
             ControllerLoop loop = new ControllerLoop(controller, lease, Duration.ofMillis((long) (interval * 1000)));
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 loop.beginShutdown();

@@ -1,12 +1,13 @@
 package dev.imgscale.cli;
 
 import dev.imgscale.classifier.assets.AssetResolver;
+import dev.imgscale.classifier.concurrent.DaemonThreads;
 import dev.imgscale.classifier.catalog.AssetSpec;
 import dev.imgscale.classifier.catalog.ModelCatalog;
-import dev.imgscale.classifier.concurrent.DaemonThreads;
 import dev.imgscale.daemon.aws.AwsClients;
 import dev.imgscale.daemon.wire.ImageNames;
 import dev.imgscale.daemon.client.JobClient;
+import dev.imgscale.daemon.client.JobProgress;
 import dev.imgscale.daemon.client.UploadItem;
 import dev.imgscale.daemon.client.UploadListener;
 import dev.imgscale.daemon.client.UploadReport;
@@ -14,6 +15,10 @@ import dev.imgscale.daemon.controller.BacklogPolicy;
 import dev.imgscale.daemon.controller.Controller;
 import dev.imgscale.daemon.controller.ControllerEvent;
 import dev.imgscale.daemon.controller.ControllerLoop;
+import dev.imgscale.daemon.cost.RequestCostReport;
+import dev.imgscale.daemon.cost.RequestCounts;
+import dev.imgscale.daemon.cost.RequestLog;
+import dev.imgscale.daemon.cost.RequestPrices;
 import dev.imgscale.daemon.local.FileLease;
 import dev.imgscale.daemon.port.FleetInstance;
 import dev.imgscale.daemon.local.LocalProcessFleet;
@@ -35,16 +40,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code imgscale demo}: the whole system on this machine in one command: the local stack, a
@@ -55,14 +58,8 @@ import picocli.CommandLine.Spec;
         description = {"Run the whole system on this machine: start the local stack and a controller with worker processes (0 up to --max),",
             "upload DIR (default: the development images), print the labels as they come, then a summary; leaves nothing running."})
 final class DemoCommand implements Callable<Integer> {
-    @ParentCommand
-    ImgscaleCommand root;
-
-    @Spec
-    CommandSpec spec;
-
     @Mixin
-    VerboseMixin verbose;
+    CommandContext context;
 
     @Mixin
     OutputMixin output;
@@ -79,24 +76,40 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = context.out();
+        PrintWriter err = context.err();
         long start = System.nanoTime();
         List<UploadItem> items = images(err);
         Path home = Files.createTempDirectory("imgscale-demo");
-        Map<String, String> env = new HashMap<>(root.env());
+        Map<String, String> env = new HashMap<>(context.env());
         env.put("IMGSCALE_HOME", home.toString());
+        // the worker processes leave their request counts here for the summary
+        env.put(RequestLog.ENV, home.resolve("requests").toString());
+        try (DemoLogs logs = context.verbose() ? DemoLogs.toTerminal() : DemoLogs.toFolder(home.resolve("logs"))) {
+            logs.folder().ifPresent(f -> {
+                err.println("imgscale demo: logs in " + f + ": the controller's in " + DemoLogs.CONTROLLER_LOG
+                        + ", each worker's in <worker>.log (-v shows them here instead)");
+                err.flush();
+            });
+            try {
+                return run(items, env, home, logs, start, out, err);
+            } finally {
+                // the stack's data goes; the logs stay for reading
+                deleteTree(home, logs.folder());
+            }
+        }
+    }
+
+    private int run(List<UploadItem> items, Map<String, String> env, Path home, DemoLogs logs, long start, PrintWriter out, PrintWriter err)
+            throws Exception {
         LocalStack local = LocalStack.start(StackOpener.localDir(env), 0, 0);
-        ControllerLoop loop = null;
-        Thread loopThread = null;
-        LocalProcessFleet fleet = null;
-        Sampler sampler = null;
         try (AwsClients clients = new AwsClients(local.settings())) {
             StackConfig config = StackProvisioner.initLocal(local, clients, Map.of());
             local.writeState(StackOpener.localStateFile(env));
             StackContext stack = new StackContext(config, clients);
-            fleet = new LocalProcessFleet(FleetWiring.localRegistry(env, config.names().stack()), config.names().stack(),
-                    FleetWiring.localWorkerCommand(stack, 0, 120), env, Clock.systemUTC());
+            RequestCounts afterInit = clients.requests().snapshot();
+            LocalProcessFleet fleet = new LocalProcessFleet(FleetWiring.localRegistry(env, config.names().stack()), logs.folder(),
+                    config.names().stack(), FleetWiring.localWorkerCommand(stack, 0, 120), env, Clock.systemUTC());
             err.printf("imgscale demo: local stack up (S3 %s, SQS %s); controller with up to %d worker processes%n", local.s3Endpoint(),
                     local.sqsEndpoint(), max);
             err.flush();
@@ -110,49 +123,50 @@ final class DemoCommand implements Callable<Integer> {
                             err.flush();
                         }
                     });
-            loop = new ControllerLoop(controller, new FileLease(home.resolve("controller.lock")), Duration.ofSeconds(1));
-            loopThread = new Thread(loop, "imgscale-demo-controller");
-            loopThread.start();
-            sampler = new Sampler(fleet);
-            sampler.start();
-
-            JobClient client = new JobClient(stack, Clock.systemUTC());
-            UploadReport report = client.upload(items, 8, UploadListener.NONE);
-            err.printf("imgscale demo: uploaded %d images as job %s%n", report.queued().size(), report.job());
-            err.flush();
-            ResultWriter writer = new ResultWriter(out, output.format());
-            JobClient.FollowOutcome outcome = client.follow(report.job(), writer::write, Duration.ofMillis(500), Duration.ofMinutes(20),
-                    () -> false);
-            writer.finish();
-            double labelled = (System.nanoTime() - start) / 1e9;
-            // the controller takes the fleet back to zero by itself; wait for it, then stop
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (!fleet.list().isEmpty() && System.nanoTime() < deadline) {
-                Thread.sleep(250);
-            }
-            double zero = (System.nanoTime() - start) / 1e9 - labelled;
-            sampler.stop();
-            err.printf(Locale.ROOT, "imgscale demo: %d images, %d failed, %.1f s to the last label; peak %d workers, %.0f worker-seconds; "
-                            + "fleet back to zero %.1f s after the last label%n", outcome.total(), outcome.failed(), labelled,
-                    sampler.peak.get(), sampler.workerSeconds(), zero);
-            err.flush();
-            return outcome.failed() > 0 ? ExitCodes.PARTIAL : outcome.complete() ? ExitCodes.OK : ExitCodes.INCOMPLETE;
-        } finally {
-            if (sampler != null) {
+            ControllerLoop loop = new ControllerLoop(controller, new FileLease(home.resolve("controller.lock")), Duration.ofSeconds(1));
+            Thread loopThread = new Thread(loop, "imgscale-demo-controller");
+            Sampler sampler = new Sampler(fleet);
+            // stopped before the clients close: a tick after that would fail on closed clients
+            try {
+                loopThread.start();
+                sampler.start();
+                JobClient client = new JobClient(stack, Clock.systemUTC());
+                UploadReport report = client.upload(items, 8, UploadListener.NONE);
+                err.printf("imgscale demo: uploaded %d images as job %s%n", report.queued().size(), report.job());
+                err.flush();
+                ResultWriter writer = new ResultWriter(out, output.format());
+                JobProgress outcome = client.follow(report.job(), writer::write, Duration.ofMillis(500), Duration.ofMinutes(20),
+                        () -> false);
+                writer.finish();
+                double labelled = (System.nanoTime() - start) / 1e9;
+                // the controller takes the fleet back to zero by itself; wait for it, then stop
+                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                while (!fleet.list().isEmpty() && System.nanoTime() < deadline) {
+                    Thread.sleep(250);
+                }
+                double zero = (System.nanoTime() - start) / 1e9 - labelled;
                 sampler.stop();
-            }
-            if (loop != null) {
+                err.printf(Locale.ROOT, "imgscale demo: %d images, %d failed, %.1f s to the last label; peak %d workers, %.0f worker-seconds; "
+                                + "fleet back to zero %.1f s after the last label%n", outcome.total(), outcome.failed(), labelled,
+                        sampler.peak.get(), sampler.workerSeconds(), zero);
+                // this process's requests since init (upload, follow, controller) and the workers'
+                RequestCounts sent = clients.requests().snapshot().minus(afterInit).plus(RequestLog.total(home.resolve("requests")));
+                // fixed costs (the controller's polls, the workers' status reports) weigh heavily in a small demo
+                err.println("imgscale demo: " + new RequestCostReport(sent, RequestPrices.US_EAST_1, outcome.total()).oneLine()
+                        + " (upload, labels, controller and workers, after init)");
+                err.flush();
+                return outcome.failed() > 0 ? ExitCodes.PARTIAL : outcome.complete() ? ExitCodes.OK : ExitCodes.INCOMPLETE;
+            } finally {
+                sampler.stop();
                 loop.beginShutdown();
                 loopThread.join(10_000);
-            }
-            if (fleet != null) {
                 List<String> left = fleet.list().stream().map(FleetInstance::id).toList();
                 if (!left.isEmpty()) {
                     fleet.terminate(left);
                 }
             }
+        } finally {
             local.close();
-            deleteTree(home);
         }
     }
 
@@ -163,7 +177,7 @@ final class DemoCommand implements Callable<Integer> {
             expanded.skipped().forEach(f -> err.println("imgscale demo: skipping " + f + ": not an image"));
             return expanded.items();
         }
-        AssetResolver resolver = AssetResolver.fromEnvironment(root.env());
+        AssetResolver resolver = AssetResolver.fromEnvironment(context.env());
         ImageNames names = new ImageNames();
         for (AssetSpec a : ModelCatalog.builtIn().dataset("dev-images")) {
             Path file = resolver.resolve(a, new ProgressBarListener(err));
@@ -172,15 +186,17 @@ final class DemoCommand implements Callable<Integer> {
         return items;
     }
 
-    private static void deleteTree(Path root) {
+    /** Deletes the demo's folder, all but {@code keep}. */
+    private static void deleteTree(Path root, Optional<Path> keep) {
         try (Stream<Path> walk = Files.walk(root)) {
-            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // a temp folder; the OS cleans it eventually
-                }
-            });
+            walk.sorted(java.util.Comparator.reverseOrder()).filter(p -> keep.isEmpty() || !p.startsWith(keep.get()))
+                    .filter(p -> keep.isEmpty() || !p.equals(root)).forEach(p -> {
+                        try {
+                            Files.deleteIfExists(p);
+                        } catch (IOException ignored) {
+                            // a temp folder; the OS cleans it eventually
+                        }
+                    });
         } catch (IOException ignored) {
             // as above
         }
@@ -192,14 +208,13 @@ final class DemoCommand implements Callable<Integer> {
         private final LocalProcessFleet fleet;
         private final Map<String, Instant[]> lives = new HashMap<>();
         private volatile boolean running = true;
-        private Thread thread;
 
         Sampler(LocalProcessFleet fleet) {
             this.fleet = fleet;
         }
 
         void start() {
-            thread = DaemonThreads.start("imgscale-demo-sampler", () -> {
+            DaemonThreads.start("imgscale-demo-sampler", () -> {
                 while (running) {
                     List<FleetInstance> now = fleet.list();
                     peak.accumulateAndGet(now.size(), Math::max);

@@ -1,6 +1,7 @@
 package dev.imgscale.cli;
 
 import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.daemon.wire.ImageExtensions;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.FileVisitOption;
@@ -8,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -17,8 +17,7 @@ import java.util.stream.Stream;
  * error), a folder is walked recursively for files whose names look like images, in a stable order.
  */
 final class ImageFiles {
-    static final Set<String> EXTENSIONS = Set.of("jpg", "jpeg", "jpe", "png", "bmp", "dib", "webp", "tif", "tiff",
-            "ppm", "pgm", "pbm", "pnm", "gif");
+    static final Set<String> EXTENSIONS = ImageExtensions.ALL;
 
     /** Files found, and the count of files skipped in folders because their names are not images'. */
     record Found(List<Path> images, List<Path> skipped) {
@@ -28,9 +27,7 @@ final class ImageFiles {
     }
 
     static boolean looksLikeImage(Path file) {
-        String name = file.getFileName().toString();
-        int dot = name.lastIndexOf('.');
-        return dot > 0 && EXTENSIONS.contains(name.substring(dot + 1).toLowerCase(Locale.ROOT));
+        return ImageExtensions.matches(file.getFileName().toString());
     }
 
     static Found expand(List<Path> paths) {

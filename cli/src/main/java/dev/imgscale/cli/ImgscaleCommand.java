@@ -28,6 +28,7 @@ import picocli.CommandLine.Spec;
             ControllerCommand.class,
             DemoCommand.class,
             SimulateCommand.class,
+            RequestsCommand.class,
             AutoComplete.GenerateCompletion.class
         },
         exitCodeListHeading = "%nExit codes:%n",

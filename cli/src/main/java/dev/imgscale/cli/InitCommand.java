@@ -14,24 +14,15 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 
 /** {@code imgscale init}: create the stack's buckets, queues and parameters, idempotently. */
 @Command(name = "init", mixinStandardHelpOptions = true,
         description = {"Create the stack: private encrypted buckets, the request queue with its dead-letter queue, the result queue,",
             "and the stack's settings in SSM Parameter Store (/imgscale/<stack>/). Running it again changes nothing."})
 final class InitCommand implements Callable<Integer> {
-    @ParentCommand
-    ImgscaleCommand root;
-
-    @Spec
-    CommandSpec spec;
-
     @Mixin
-    VerboseMixin verbose;
+    CommandContext context;
 
     @Mixin
     StackOptions stackOptions;
@@ -57,9 +48,9 @@ final class InitCommand implements Callable<Integer> {
         if (visibilityTimeout != null) {
             extra.put("visibility-timeout", String.valueOf(visibilityTimeout));
         }
-        PrintWriter out = spec.commandLine().getOut();
-        try (StackContext stack = stackOptions.open(root.env(), extra)) {
-            InitReport report = new StackProvisioner(stack.clients(), parameterStore(stack, root.env())).init(stack.config(), Map.of());
+        PrintWriter out = context.out();
+        try (StackContext stack = stackOptions.open(context.env(), extra)) {
+            InitReport report = new StackProvisioner(stack.clients(), parameterStore(stack, context.env())).init(stack.config(), Map.of());
             report.lines().forEach(out::println);
             out.println(report.changedAnything() ? "Stack " + stack.config().names().stack() + " is ready."
                     : "Stack " + stack.config().names().stack() + " was already in place; nothing changed.");
@@ -80,14 +71,8 @@ final class InitCommand implements Callable<Integer> {
     @Command(name = "destroy", mixinStandardHelpOptions = true,
             description = "Delete the stack: its queues, its buckets with every object in them, and its parameters. Needs --yes.")
     static final class Destroy implements Callable<Integer> {
-        @ParentCommand
-        ImgscaleCommand root;
-
-        @Spec
-        CommandSpec spec;
-
         @Mixin
-        VerboseMixin verbose;
+        CommandContext context;
 
         @Mixin
         StackOptions stackOptions;
@@ -100,9 +85,9 @@ final class InitCommand implements Callable<Integer> {
             if (!yes) {
                 throw new dev.imgscale.classifier.ImgscaleException("destroy deletes every image, result, queue and setting of the stack; pass --yes to do it.");
             }
-            PrintWriter out = spec.commandLine().getOut();
-            try (StackContext stack = stackOptions.open(root.env())) {
-                DestroyReport report = new StackProvisioner(stack.clients(), parameterStore(stack, root.env())).destroy(stack.config());
+            PrintWriter out = context.out();
+            try (StackContext stack = stackOptions.open(context.env())) {
+                DestroyReport report = new StackProvisioner(stack.clients(), parameterStore(stack, context.env())).destroy(stack.config());
                 report.lines().forEach(out::println);
                 out.flush();
                 return ExitCodes.OK;

@@ -19,16 +19,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /** {@code imgscale local up}: the embedded S3 and SQS on this machine, for --local commands. */
 @Command(name = "local", mixinStandardHelpOptions = true, description = "Run the embedded local stack (S3 and SQS on this machine).",
         subcommands = {LocalCommand.Up.class})
 final class LocalCommand implements Runnable {
-    @ParentCommand
-    ImgscaleCommand root;
-
     @Spec
     CommandSpec spec;
 
@@ -42,14 +38,8 @@ final class LocalCommand implements Runnable {
                 "create the stack in them, and stay in the foreground until Ctrl-C or SIGTERM. Other commands reach it with --local.",
                 "Objects are kept in the folder; queues live in memory and are created again at each start."})
     static final class Up implements Callable<Integer> {
-        @ParentCommand
-        LocalCommand parent;
-
-        @Spec
-        CommandSpec spec;
-
         @Mixin
-        VerboseMixin verbose;
+        CommandContext context;
 
         @Option(names = "--dir", paramLabel = "DIR", description = "Where objects are kept (default: ~/.imgscale/local, or $IMGSCALE_HOME/local).")
         Path dir;
@@ -68,8 +58,8 @@ final class LocalCommand implements Runnable {
 
         @Override
         public Integer call() throws InterruptedException {
-            Map<String, String> env = parent.root.env();
-            PrintWriter out = spec.commandLine().getOut();
+            Map<String, String> env = context.env();
+            PrintWriter out = context.out();
             Path stateFile = StackOpener.localStateFile(env);
             Optional<LocalStackState> existing;
             try {

@@ -11,16 +11,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /** {@code imgscale model list|pull}: the model catalog and its files. */
 @Command(name = "model", mixinStandardHelpOptions = true, description = "List the models imgscale knows, or fetch one.",
         subcommands = {ModelCommand.ListModels.class, ModelCommand.Pull.class})
 final class ModelCommand implements Runnable {
-    @ParentCommand
-    ImgscaleCommand root;
-
     @Spec
     CommandSpec spec;
 
@@ -35,19 +31,13 @@ final class ModelCommand implements Runnable {
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "Show every model, its size, and where its file is (or that it is missing).")
     static final class ListModels implements Runnable {
-        @ParentCommand
-        ModelCommand parent;
-
-        @Spec
-        CommandSpec spec;
-
         @Mixin
-        VerboseMixin verbose;
+        CommandContext context;
 
         @Override
         public void run() {
-            PrintWriter out = spec.commandLine().getOut();
-            AssetResolver resolver = AssetResolver.fromEnvironment(parent.root.env());
+            PrintWriter out = context.out();
+            AssetResolver resolver = AssetResolver.fromEnvironment(context.env());
             out.printf(Locale.ROOT, "%-18s %-7s %-12s %9s  %s%n", "NAME", "FORMAT", "PRESET", "SIZE", "FILE");
             for (ModelSpec m : ModelCatalog.builtIn().models()) {
                 Optional<Path> at = resolver.locate(m.asset());
@@ -61,14 +51,8 @@ final class ModelCommand implements Runnable {
     @Command(name = "pull", mixinStandardHelpOptions = true,
             description = "Fetch a model (and its labels) into the cache, checking size and SHA-256; nothing to do if a good copy is already at hand.")
     static final class Pull implements Runnable {
-        @ParentCommand
-        ModelCommand parent;
-
-        @Spec
-        CommandSpec spec;
-
         @Mixin
-        VerboseMixin verbose;
+        CommandContext context;
 
         @Parameters(arity = "1..*", paramLabel = "NAME", description = "Model names from `imgscale model list`.")
         java.util.List<String> names;
@@ -76,9 +60,9 @@ final class ModelCommand implements Runnable {
         @Override
         public void run() {
             ModelCatalog catalog = ModelCatalog.builtIn();
-            AssetResolver resolver = AssetResolver.fromEnvironment(parent.root.env());
-            PrintWriter out = spec.commandLine().getOut();
-            ProgressBarListener progress = new ProgressBarListener(spec.commandLine().getErr());
+            AssetResolver resolver = AssetResolver.fromEnvironment(context.env());
+            PrintWriter out = context.out();
+            ProgressBarListener progress = new ProgressBarListener(context.err());
             for (String name : names) {
                 ModelSpec m = catalog.model(name);
                 Path model = resolver.resolve(m.asset(), progress);

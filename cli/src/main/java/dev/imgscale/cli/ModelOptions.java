@@ -68,6 +68,7 @@ public final class ModelOptions {
 
     public ClassifierOptions options() {
         DecodeLimits limits = new DecodeLimits((long) (maxFileMb * 1024 * 1024), (long) (maxMegapixels * 1_000_000));
-        return new ClassifierOptions(engineOptions.engine, engineOptions.threads, engineOptions.streams, batch, 0, top, limits);
+        return ClassifierOptions.defaults().withEngine(engineOptions.engine).withStreams(engineOptions.streams, engineOptions.threads)
+                .withBatchSize(batch).withTopK(top).withLimits(limits);
     }
 }

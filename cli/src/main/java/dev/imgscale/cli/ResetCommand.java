@@ -10,24 +10,15 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 
 /** {@code imgscale reset}: remove one job, or purge the queues and empty the buckets. */
 @Command(name = "reset", mixinStandardHelpOptions = true,
         description = {"Remove one job (--job: its images, results and manifest; its queued requests are dropped by the workers),",
             "or everything: purge the queues and empty both buckets. Asks first unless --yes."})
 final class ResetCommand implements Callable<Integer> {
-    @ParentCommand
-    ImgscaleCommand root;
-
-    @Spec
-    CommandSpec spec;
-
     @Mixin
-    VerboseMixin verbose;
+    CommandContext context;
 
     @Mixin
     StackOptions stackOptions;
@@ -40,8 +31,8 @@ final class ResetCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintWriter out = spec.commandLine().getOut();
-        try (StackContext stack = stackOptions.open(root.env())) {
+        PrintWriter out = context.out();
+        try (StackContext stack = stackOptions.open(context.env())) {
             String what = job != null ? "job " + job + " of stack " + stack.config().names().stack()
                     : "EVERYTHING in stack " + stack.config().names().stack() + " (queues purged; buckets "
                             + stack.config().names().inputBucket() + " and " + stack.config().names().outputBucket() + " emptied)";

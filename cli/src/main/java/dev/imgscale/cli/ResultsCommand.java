@@ -1,6 +1,7 @@
 package dev.imgscale.cli;
 
 import dev.imgscale.daemon.client.JobClient;
+import dev.imgscale.daemon.client.JobProgress;
 import dev.imgscale.daemon.wire.JobManifest;
 import dev.imgscale.daemon.wire.ResultRecord;
 import dev.imgscale.daemon.stack.StackContext;
@@ -14,10 +15,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code imgscale results}: a job's results, read from the output bucket. Reading never consumes
@@ -30,14 +28,8 @@ import picocli.CommandLine.Spec;
         exitCodeList = {"0:every image labelled", "1:failure", "2:usage error", "3:every image has a result but some failed",
             "4:not every image has a result yet (or --timeout ran out)"})
 final class ResultsCommand implements Callable<Integer> {
-    @ParentCommand
-    ImgscaleCommand root;
-
-    @Spec
-    CommandSpec spec;
-
     @Mixin
-    VerboseMixin verbose;
+    CommandContext context;
 
     @Mixin
     StackOptions stackOptions;
@@ -56,11 +48,11 @@ final class ResultsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
-        try (StackContext stack = stackOptions.open(root.env())) {
+        PrintWriter out = context.out();
+        PrintWriter err = context.err();
+        try (StackContext stack = stackOptions.open(context.env())) {
             JobClient client = new JobClient(stack, Clock.systemUTC());
-            String id = LastJob.resolve(job, root.env(), stack);
+            String id = LastJob.resolve(job, context.env(), stack);
             ResultWriter writer = new ResultWriter(out, output.format());
             if (follow) {
                 return follow(client, id, writer, err, timeout);
@@ -88,7 +80,7 @@ final class ResultsCommand implements Callable<Integer> {
         Thread hook = new Thread(() -> stop.set(true), "imgscale-follow-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            JobClient.FollowOutcome outcome = client.follow(job, writer::write, Duration.ofSeconds(1),
+            JobProgress outcome = client.follow(job, writer::write, Duration.ofSeconds(1),
                     timeoutSeconds == null ? null : Duration.ofSeconds(timeoutSeconds), stop::get);
             writer.finish();
             return summarise(err, job, outcome.total(), outcome.done(), outcome.failed());

@@ -12,10 +12,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 
 /** {@code imgscale serve}: the web page, the compatibility endpoint and the JSON API over the stack. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
@@ -24,14 +21,8 @@ import picocli.CommandLine.Spec;
             "and a JSON API under /api (jobs, results, server-sent events, status, reset).",
             "Binds 127.0.0.1:8080; any other address needs --token, which every request must then carry."})
 final class ServeCommand implements Callable<Integer> {
-    @ParentCommand
-    ImgscaleCommand root;
-
-    @Spec
-    CommandSpec spec;
-
     @Mixin
-    VerboseMixin verbose;
+    CommandContext context;
 
     @Mixin
     StackOptions stackOptions;
@@ -74,8 +65,8 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        PrintWriter out = spec.commandLine().getOut();
-        String secret = token != null ? token : root.env().get("IMGSCALE_TOKEN");
+        PrintWriter out = context.out();
+        String secret = token != null ? token : context.env().get("IMGSCALE_TOKEN");
         if (maxFileMb < 1 || maxRequestMb < 1 || maxFiles < 1 || resultTimeout < 1 || uploadIdleTimeout < 1 || uploadsPerClient < 1) {
             throw new ImgscaleException("--max-file-mb, --max-request-mb, --max-files, --result-timeout, --upload-idle-timeout and"
                     + " --uploads-per-client must be positive.");
@@ -90,7 +81,7 @@ final class ServeCommand implements Callable<Integer> {
                 .withResultTimeout(Duration.ofSeconds(resultTimeout))
                 .withUploads(new UploadPolicy(Duration.ofSeconds(uploadIdleTimeout), minUploadRate * 1024, uploadsPerClient));
         options.checkExposure(); // before the stack is opened: a refused bind should not wait on AWS
-        try (StackContext stack = stackOptions.open(root.env())) {
+        try (StackContext stack = stackOptions.open(context.env())) {
             WebServer server = WebServer.start(stack, options, Time.system());
             CountDownLatch stopped = new CountDownLatch(1);
             Thread hook = new Thread(() -> {

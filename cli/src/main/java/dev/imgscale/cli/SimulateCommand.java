@@ -19,9 +19,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code imgscale simulate}: the real controller and policies in virtual time, side by side. */
 @Command(name = "simulate", mixinStandardHelpOptions = true,
@@ -29,11 +27,8 @@ import picocli.CommandLine.Spec;
             "makespan, p50/p95/max latency, instance-seconds, cost (per-second billing, 60 s minimum), peak instances,",
             "time back to zero. Writes an SVG timeline. Same seed, same numbers."})
 final class SimulateCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
     @Mixin
-    VerboseMixin verbose;
+    CommandContext context;
 
     @Option(names = "--trace", required = true, paramLabel = "TRACE", description = "burst:N, steady:RATE:SECONDS, or a CSV file of arrival times.")
     String trace;
@@ -57,6 +52,11 @@ final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--price", defaultValue = "0.0832", paramLabel = "USD", description = "Hourly instance price in USD (default: ${DEFAULT-VALUE}, a t3.large on demand in us-east-1).")
     double price;
 
+    @Option(names = "--request-cost", defaultValue = "12.70", paramLabel = "USD",
+            description = {"S3 and SQS requests per million images, added to the cost (default: ${DEFAULT-VALUE}, measured for today's",
+                "upload, worker and results at us-east-1 list prices; see docs/data-plane.md). 0 leaves requests out."})
+    double requestCost;
+
     @Option(names = "--interrupt", defaultValue = "0", paramLabel = "RATE",
             description = "Spot interruptions per instance-hour, at random (seeded), each announced two minutes ahead (default: ${DEFAULT-VALUE}, none).")
     double interrupt;
@@ -71,12 +71,16 @@ final class SimulateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = context.out();
         Trace t = Trace.parse(trace);
+        if (!(requestCost >= 0)) {
+            throw new ImgscaleException("--request-cost must be 0 or more (USD per million images).");
+        }
         Interruptions interruptions = new Interruptions(interrupt, Interruptions.EC2_NOTICE, Interruptions.Response.parse(onNotice));
         Simulator.Settings settings = new Simulator.Settings(duration(boot, "--boot"), duration(service, "--service"), max, price,
-                Duration.ofSeconds(60), seed, Duration.ofSeconds(2), interruptions);
-        out.printf(Locale.ROOT, "trace %s; boot %s, service %s per image, cap %d, $%.4f/h, seed %d%n", t, boot, service, max, price, seed);
+                Duration.ofSeconds(60), seed, Duration.ofSeconds(2), interruptions).withRequestCost(requestCost / 1_000_000);
+        out.printf(Locale.ROOT, "trace %s; boot %s, service %s per image, cap %d, $%.4f/h, requests $%.2f per million images, seed %d%n", t,
+                boot, service, max, price, requestCost, seed);
         if (interruptions.enabled()) {
             out.printf(Locale.ROOT, "interruptions: %s per instance-hour, %d s notice, workers %s; visibility timeout %d s%n", interrupt,
                     Interruptions.EC2_NOTICE.toSeconds(), switch (interruptions.response()) {

@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imgscale.daemon.client.JobClient;
+import dev.imgscale.daemon.client.JobProgress;
 import dev.imgscale.daemon.port.QueueDepth;
 import dev.imgscale.daemon.stack.StackContext;
+import dev.imgscale.daemon.wire.JobManifest;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -17,10 +19,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 
 /** {@code imgscale status}: queue depths, recent jobs' progress, and the fleet. */
 @Command(name = "status", mixinStandardHelpOptions = true,
@@ -29,14 +28,8 @@ final class StatusCommand implements Callable<Integer> {
     /** Where a controller publishes the fleet's state in the output bucket. */
     static final String FLEET_KEY = "fleet/state.json";
 
-    @ParentCommand
-    ImgscaleCommand root;
-
-    @Spec
-    CommandSpec spec;
-
     @Mixin
-    VerboseMixin verbose;
+    CommandContext context;
 
     @Mixin
     StackOptions stackOptions;
@@ -49,14 +42,15 @@ final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintWriter out = spec.commandLine().getOut();
-        try (StackContext stack = stackOptions.open(root.env())) {
+        PrintWriter out = context.out();
+        try (StackContext stack = stackOptions.open(context.env())) {
             JobClient client = new JobClient(stack, Clock.systemUTC());
             JobClient.QueueStatus queues = client.queues();
-            List<JobClient.JobProgress> progress = new ArrayList<>();
+            List<JobRow> progress = new ArrayList<>();
             for (String job : client.recentJobs(jobs)) {
                 try {
-                    progress.add(client.progress(job));
+                    JobManifest manifest = client.requireManifest(job);
+                    progress.add(new JobRow(client.progress(manifest), manifest.createdAt()));
                 } catch (RuntimeException e) {
                     // a job being reset while we look: skip it
                 }
@@ -72,8 +66,9 @@ final class StatusCommand implements Callable<Integer> {
                 depth(q.putObject("deadLetters"), queues.deadLetters());
                 depth(q.putObject("results"), queues.results());
                 ArrayNode js = root.putArray("jobs");
-                for (JobClient.JobProgress p : progress) {
-                    js.addObject().put("job", p.job()).put("createdAt", Instant.ofEpochMilli(p.createdAt()).toString())
+                for (JobRow row : progress) {
+                    JobProgress p = row.progress();
+                    js.addObject().put("job", p.job()).put("createdAt", Instant.ofEpochMilli(row.createdAt()).toString())
                             .put("total", p.total()).put("done", p.done()).put("failed", p.failed());
                 }
                 if (fleet.isPresent()) {
@@ -90,7 +85,8 @@ final class StatusCommand implements Callable<Integer> {
                 out.printf(Locale.ROOT, "  dead-letter   %6d visible%n", queues.deadLetters().visible());
                 out.printf(Locale.ROOT, "  results       %6d events not yet read%n", queues.results().visible());
                 out.println(progress.isEmpty() ? "jobs: none" : "jobs (newest first):");
-                for (JobClient.JobProgress p : progress) {
+                for (JobRow row : progress) {
+                    JobProgress p = row.progress();
                     out.printf(Locale.ROOT, "  %-24s %5d/%-5d done %5d failed%s%n", p.job(), p.done(), p.total(), p.failed(),
                             p.done() == p.total() ? "  complete" : "");
                 }
@@ -100,6 +96,10 @@ final class StatusCommand implements Callable<Integer> {
             out.flush();
             return ExitCodes.OK;
         }
+    }
+
+    /** A recent job's progress, and when the job was created. */
+    private record JobRow(JobProgress progress, long createdAt) {
     }
 
     private static void depth(ObjectNode node, QueueDepth d) {

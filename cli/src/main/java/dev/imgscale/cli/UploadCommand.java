@@ -13,11 +13,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 
 /** {@code imgscale upload}: images into the input bucket as a job, one request message each. */
 @Command(name = "upload", mixinStandardHelpOptions = true,
@@ -28,14 +25,8 @@ import picocli.CommandLine.Spec;
         exitCodeList = {"0:every image uploaded (and, with --wait, labelled)", "1:failure", "2:usage error",
             "3:some images could not be uploaded (listed on stderr) or, with --wait, failed"})
 final class UploadCommand implements Callable<Integer> {
-    @ParentCommand
-    ImgscaleCommand root;
-
-    @Spec
-    CommandSpec spec;
-
     @Mixin
-    VerboseMixin verbose;
+    CommandContext context;
 
     @Mixin
     StackOptions stackOptions;
@@ -57,8 +48,8 @@ final class UploadCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = context.out();
+        PrintWriter err = context.err();
         if (concurrency < 1 || concurrency > 256) {
             throw new ImgscaleException("--concurrency must be between 1 and 256.");
         }
@@ -71,7 +62,7 @@ final class UploadCommand implements Callable<Integer> {
         if (expanded.items().isEmpty()) {
             throw new ImgscaleException("No images to upload in " + paths + ".");
         }
-        try (StackContext stack = stackOptions.open(root.env())) {
+        try (StackContext stack = stackOptions.open(context.env())) {
             JobClient client = new JobClient(stack, Clock.systemUTC());
             UploadReport report = client.upload(expanded.items(), concurrency, new UploadProgress(err, System.console() != null));
             for (UploadReport.Failure f : report.failures()) {
@@ -80,7 +71,7 @@ final class UploadCommand implements Callable<Integer> {
             if (report.queued().isEmpty()) {
                 throw new ImgscaleException("No image could be uploaded to " + stack.config().names().inputBucket() + "; nothing was queued.");
             }
-            LastJob.record(root.env(), stack, report.job());
+            LastJob.record(context.env(), stack, report.job());
             (await ? err : out).println(report.job());
             err.printf("imgscale: job %s: %d image(s) queued in %.1f s%s%n", report.job(), report.queued().size(), report.millis() / 1000.0,
                     report.failures().isEmpty() ? "" : ", " + report.failures().size() + " could not be uploaded");

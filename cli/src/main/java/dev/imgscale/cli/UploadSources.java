@@ -23,15 +23,18 @@ import java.util.stream.Stream;
  * their file name), folders (walked recursively; a name is the path below the folder, so
  * {@code x/a.jpg} and {@code y/a.jpg} stay distinct), globs ({@code 'shots/*.jpg'}, for shells that
  * do not expand them), and {@code -} for a list of paths on standard input. Names that still
- * collide (two folders both holding {@code a.jpg}) get a {@code ~2} suffix.
+ * collide (two folders both holding {@code a.jpg}) get a {@code ~2} suffix, chosen once every input
+ * is known so that it never takes the name of another input.
  * Files that are not images (neither by extension nor by their first bytes) are skipped.
  */
 final class UploadSources {
     record Expanded(List<UploadItem> items, List<Path> skipped) {
     }
 
-    private final ImageNames names = new ImageNames();
-    private final List<UploadItem> items = new ArrayList<>();
+    private record Found(Path file, String relativeName, long size) {
+    }
+
+    private final List<Found> items = new ArrayList<>();
     private final List<Path> skipped = new ArrayList<>();
 
     static Expanded expand(List<String> args, BufferedReader stdin) {
@@ -51,7 +54,13 @@ final class UploadSources {
                 sources.add(arg);
             }
         }
-        return new Expanded(List.copyOf(sources.items), List.copyOf(sources.skipped));
+        List<String> names = ImageNames.assign(sources.items.stream().map(Found::relativeName).toList());
+        List<UploadItem> items = new ArrayList<>(names.size());
+        for (int i = 0; i < names.size(); i++) {
+            Found f = sources.items.get(i);
+            items.add(new UploadItem(f.file(), names.get(i), f.size()));
+        }
+        return new Expanded(List.copyOf(items), List.copyOf(sources.skipped));
     }
 
     private void add(String arg) {
@@ -114,7 +123,7 @@ final class UploadSources {
             return;
         }
         try {
-            items.add(new UploadItem(file, names.unique(relativeName), Files.size(file)));
+            items.add(new Found(file, relativeName, Files.size(file)));
         } catch (IOException e) {
             throw new ImgscaleException("Cannot read " + file + ": " + e.getMessage(), e);
         }

@@ -6,11 +6,19 @@ import picocli.CommandLine.Option;
 public final class VerboseMixin {
     private static volatile boolean verbose;
 
+    private boolean given;
+
     @Option(names = {"-v", "--verbose"}, description = "Log more: -v for progress, -vv for debug detail.")
     void setVerbose(boolean[] flags) {
-        verbose = flags.length > 0;
+        given = flags.length > 0;
+        verbose = given;
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", flags.length > 1 ? "debug" : "info");
         System.setProperty("org.slf4j.simpleLogger.log.dev.imgscale", flags.length > 1 ? "debug" : "info");
+    }
+
+    /** Whether this command was given {@code -v}. */
+    boolean given() {
+        return given;
     }
 
     static boolean isVerbose() {

@@ -12,24 +12,15 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 
 /** {@code imgscale worker}: the daemon that classifies the stack's requests. */
 @Command(name = "worker", mixinStandardHelpOptions = true,
         description = {"Classify the stack's requests until stopped: long-poll the request queue, download, classify as a batch,",
             "write each result, then delete the requests. SIGTERM finishes the images in hand and exits 0."})
 final class WorkerCommand implements Callable<Integer> {
-    @ParentCommand
-    ImgscaleCommand root;
-
-    @Spec
-    CommandSpec spec;
-
     @Mixin
-    VerboseMixin verbose;
+    CommandContext context;
 
     @Mixin
     StackOptions stackOptions;
@@ -59,22 +50,23 @@ final class WorkerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        String id = workerId != null ? workerId : root.env().get("IMGSCALE_WORKER_ID");
+        String id = workerId != null ? workerId : context.env().get("IMGSCALE_WORKER_ID");
         if ("imds".equals(id)) {
-            id = InstanceIdentity.fromImds(root.env());
+            id = InstanceIdentity.fromImds(context.env());
         }
         if (bootDelay > 0) {
             Thread.sleep((long) (bootDelay * 1000));
         }
-        try (StackContext stack = stackOptions.open(root.env())) {
+        try (StackContext stack = stackOptions.open(context.env())) {
             WorkerRuntime.Settings settings = WorkerRuntime.Settings.defaults()
                     .withModel(model)
-                    .withClassifier(new ClassifierOptions(engineOptions.engine, engineOptions.threads, engineOptions.streams, batch, 0, 5, null))
+                    .withClassifier(ClassifierOptions.defaults().withEngine(engineOptions.engine)
+                            .withStreams(engineOptions.streams, engineOptions.threads).withBatchSize(batch))
                     .withIdleExit(idleExit == null ? null : Duration.ofSeconds(idleExit))
                     .withDownloadConcurrency(downloads)
                     .withWorkerId(id);
-            try (WorkerRuntime runtime = WorkerRuntime.open(stack, root.env(), settings,
-                    new ProgressBarListener(spec.commandLine().getErr()))) {
+            try (WorkerRuntime runtime = WorkerRuntime.open(stack, context.env(), settings,
+                    new ProgressBarListener(context.err()))) {
                 runtime.installSignalHandlers();
                 Worker worker = runtime.worker();
                 if (id == null) {

@@ -11,14 +11,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeout;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
+import dev.imgscale.classifier.TestAssets;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -225,18 +224,11 @@ class SafeDecoderTest {
 
     @Test
     void realDevelopmentImagesDecodeToTheSizeTheirHeadersDeclare() throws Exception {
-        List<Path> images = new ArrayList<>();
-        String env = System.getenv("IMGSCALE_ASSETS");
-        for (String folder : (env == null || env.isBlank() ? "/work/shared/assets/images" : env).split(":")) {
-            Path dir = Paths.get(folder);
-            if (Files.isDirectory(dir)) {
-                try (Stream<Path> files = Files.list(dir)) {
-                    files.filter(p -> p.getFileName().toString().toLowerCase(Locale.ROOT).matches(".*\\.(jpe?g|png|bmp)"))
-                            .sorted().forEach(images::add);
-                }
-            }
+        List<Path> images;
+        try (Stream<Path> files = Files.list(TestAssets.images())) {
+            images = files.filter(p -> p.getFileName().toString().toLowerCase(Locale.ROOT).matches(".*\\.(jpe?g|png|bmp)")).sorted().toList();
         }
-        assumeTrue(!images.isEmpty(), "no development images in IMGSCALE_ASSETS or /work/shared/assets/images");
+        assertFalse(images.isEmpty(), "no development images in " + TestAssets.images());
         for (Path image : images) {
             byte[] data = Files.readAllBytes(image);
             ImageHeader header = decoder.check(data);

@@ -1,6 +1,7 @@
 package dev.imgscale.daemon.aws;
 
 import dev.imgscale.daemon.aws.AwsSettings.Service;
+import dev.imgscale.daemon.cost.RequestLedger;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,6 +41,10 @@ import software.amazon.awssdk.utils.SdkAutoCloseable;
  * client addresses buckets path-style and computes or validates checksums only when an
  * operation requires them: the SDK's default since 2.30 (a CRC32 trailer on every upload)
  * makes S3Proxy reject each PUT with 400 "x-amz-content-sha256 ... does not match".
+ *
+ * <p>Every client counts the requests it sends in {@link #requests()} (and so in the process's
+ * {@link RequestLedger#process()}), by service and operation: what AWS bills is measured, not
+ * guessed.
  */
 public final class AwsClients implements AutoCloseable {
 
@@ -48,6 +53,7 @@ public final class AwsClients implements AutoCloseable {
     private final SdkHttpClient httpClient;
     private final AwsCredentialsProvider credentials;
     private final List<SdkClient> built = new ArrayList<>();
+    private final RequestLedger requests;
     private boolean closed;
 
     private S3Client s3;
@@ -63,6 +69,12 @@ public final class AwsClients implements AutoCloseable {
      * @throws dev.imgscale.classifier.ImgscaleException when no region is configured anywhere
      */
     public AwsClients(AwsSettings settings) {
+        this(settings, RequestLedger.child());
+    }
+
+    /** As {@link #AwsClients(AwsSettings)}, counting requests in {@code requests}. */
+    public AwsClients(AwsSettings settings, RequestLedger requests) {
+        this.requests = Objects.requireNonNull(requests, "requests");
         this.settings = Objects.requireNonNull(settings, "settings");
         this.region = resolveRegion(settings);
         this.credentials = credentialsProvider(settings);
@@ -80,6 +92,11 @@ public final class AwsClients implements AutoCloseable {
 
     public Region region() {
         return region;
+    }
+
+    /** The requests the clients of this factory have sent. */
+    public RequestLedger requests() {
+        return requests;
     }
 
     /** The S3 client (path-style and checksums-when-required against an endpoint override). */
@@ -160,6 +177,7 @@ public final class AwsClients implements AutoCloseable {
                         .apiCallTimeout(settings.apiCallTimeout())
                         .apiCallAttemptTimeout(settings.apiCallAttemptTimeout())
                         .retryStrategy(settings.retryMode())
+                        .addExecutionInterceptor(new CountingInterceptor(requests))
                         .build());
         settings.endpoint(service).ifPresent(builder::endpointOverride);
         return builder;

@@ -1,8 +1,11 @@
 package dev.imgscale.daemon.aws;
 
 import dev.imgscale.daemon.wire.Keys;
+import dev.imgscale.daemon.port.ObjectOutput;
+import dev.imgscale.daemon.port.ObjectRangeException;
 import dev.imgscale.daemon.port.ObjectTooLargeException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
@@ -17,6 +20,11 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Iterator;
+import java.util.Spliterator;
+import java.util.Spliterators;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.Delete;
@@ -42,9 +50,20 @@ public final class S3ObjectStore implements ObjectStore {
     private final S3Client s3;
     private final String bucket;
 
+    private final int partSize;
+
     public S3ObjectStore(S3Client s3, String bucket) {
+        this(s3, bucket, S3ObjectOutput.PART_SIZE);
+    }
+
+    /** With another multipart part size for {@link #openWrite} (at least 5 MiB, on S3 and on the local stack). */
+    public S3ObjectStore(S3Client s3, String bucket, int partSize) {
         this.s3 = Objects.requireNonNull(s3, "s3");
         this.bucket = Objects.requireNonNull(bucket, "bucket");
+        if (partSize < 1) {
+            throw new IllegalArgumentException("part size must be positive: " + partSize);
+        }
+        this.partSize = partSize;
     }
 
     @Override
@@ -107,6 +126,42 @@ public final class S3ObjectStore implements ObjectStore {
     }
 
     @Override
+    public Optional<byte[]> getRange(String key, long offset, long length, long maxBytes) {
+        if (offset < 0 || length <= 0) {
+            throw new IllegalArgumentException("not a byte range of " + key + ": offset " + offset + ", length " + length);
+        }
+        if (length > maxBytes) {
+            throw new ObjectTooLargeException(key + " at " + offset, length, maxBytes);
+        }
+        String range = "bytes=" + offset + "-" + (offset + length - 1);
+        try (ResponseInputStream<GetObjectResponse> in = s3.getObject(b -> b.bucket(bucket).key(key).range(range))) {
+            byte[] bytes = in.readNBytes((int) length);
+            if (bytes.length < length) {
+                throw new ObjectRangeException(key + " in bucket " + bucket + " ends before bytes " + offset + "-" + (offset + length - 1)
+                        + " (" + bytes.length + " of " + length + " bytes there)");
+            }
+            return Optional.of(bytes);
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (NoSuchBucketException e) {
+            throw missingBucket(e);
+        } catch (S3Exception e) {
+            if (e.statusCode() == 416) {
+                throw new ObjectRangeException(key + " in bucket " + bucket + " ends before byte " + offset);
+            }
+            throw e;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + key + " from bucket " + bucket, e);
+        }
+    }
+
+    @Override
+    public ObjectOutput openWrite(String key, String contentType) {
+        checkKey(key);
+        return new S3ObjectOutput(s3, bucket, key, contentType, partSize);
+    }
+
+    @Override
     public boolean exists(String key) {
         try {
             s3.headObject(b -> b.bucket(bucket).key(key));
@@ -141,6 +196,48 @@ public final class S3ObjectStore implements ObjectStore {
         // (for the keys imgscale writes, String order and byte order coincide outside surrogates).
         keys.sort(null);
         return keys;
+    }
+
+    @Override
+    public Stream<String> keys(String prefix) {
+        // the paginator fetches the next page only when the stream reaches it
+        Iterator<String> keys = new Iterator<>() {
+            private Iterator<S3Object> pages;
+
+            @Override
+            public boolean hasNext() {
+                try {
+                    if (pages == null) {
+                        pages = s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents().iterator();
+                    }
+                    return pages.hasNext();
+                } catch (NoSuchBucketException e) {
+                    // a source bucket is the user's, not the stack's: no advice to run init
+                    throw new ImgscaleException("The bucket " + bucket + " does not exist (or is in another account or region).", e);
+                }
+            }
+
+            @Override
+            public String next() {
+                if (!hasNext()) {
+                    throw new java.util.NoSuchElementException();
+                }
+                return pages.next().key();
+            }
+        };
+        return StreamSupport.stream(Spliterators.spliteratorUnknownSize(keys, Spliterator.ORDERED | Spliterator.NONNULL), false)
+                .filter(k -> !Keys.isFolderMarker(k));
+    }
+
+    @Override
+    public Optional<InputStream> openRead(String key) {
+        try {
+            return Optional.of(s3.getObject(b -> b.bucket(bucket).key(key)));
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (NoSuchBucketException e) {
+            throw missingBucket(e);
+        }
     }
 
     @Override

@@ -1,23 +1,17 @@
 package dev.imgscale.daemon.controller;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.imgscale.daemon.wire.WorkerState;
 import dev.imgscale.daemon.port.Fleet;
 import dev.imgscale.daemon.port.FleetInstance;
 import dev.imgscale.daemon.port.WorkerBoard;
-import dev.imgscale.daemon.wire.WorkerState;
 import dev.imgscale.daemon.wire.WorkerStatus;
 import dev.imgscale.daemon.port.QueueDepth;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.Deque;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -54,9 +48,6 @@ public final class Controller {
     public record Tick(FleetSnapshot snapshot, Decision decision, int launched, List<String> terminated) {
     }
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Duration RATE_WINDOW = Duration.ofSeconds(30);
-
     private final Fleet fleet;
     private final Supplier<QueueDepth> queue;
     private final WorkerBoard board;
@@ -64,12 +55,10 @@ public final class Controller {
     private final Clock clock;
     private final Settings settings;
     private final Consumer<ControllerEvent> events;
-    /** Recent (time, images finished, backlog) samples: only for the arrival-rate estimate, never for safety. */
-    private final Deque<Object[]> finished = new ArrayDeque<>();
-    private Map<String, Long> lastProcessed = new HashMap<>();
-    private long finishedTotal;
-    private Instant quietSince;
-    private final Deque<Instant[]> gaps = new ArrayDeque<>();
+    private final WorkerPhases phases;
+    // in memory only: they shape the policy's estimates, never the safety rules
+    private final ArrivalRate arrivals = new ArrivalRate();
+    private final QuietGaps quietGaps = new QuietGaps();
 
     public Controller(Fleet fleet, Supplier<QueueDepth> queue, WorkerBoard board, ScalingPolicy policy, Clock clock, Settings settings,
                       Consumer<ControllerEvent> events) {
@@ -83,14 +72,37 @@ public final class Controller {
         this.clock = clock;
         this.settings = settings;
         this.events = events;
+        this.phases = new WorkerPhases(settings.heartbeatTimeout(), settings.bootTimeout());
     }
 
     public ScalingPolicy policy() {
         return policy;
     }
 
+    /** Observe, decide, enforce, publish. */
     public Tick tick() {
         Instant now = clock.instant();
+        Observation seen = observe(now);
+        Decision decision = policy.decide(seen.snapshot());
+        if (decision.changesAnything()) {
+            emit(now, ControllerEvent.Kind.DECIDE, null, null, 0, decision.reason());
+        }
+        // drains first, then terminations, then launches, each checked against the rules
+        drain(decision, seen, now);
+        cancelDrains(decision, seen, now);
+        List<String> terminated = terminate(decision, seen, now);
+        int launched = launch(decision, seen, terminated, now);
+        forgetGoneReports(seen, now);
+        board.publish(FleetStateJson.of(seen.snapshot(), decision, now, fleet.kind(), policy.name()));
+        return new Tick(seen.snapshot(), decision, launched, terminated);
+    }
+
+    /** What a tick decides from, all read afresh: the fleet, the workers' reports, the queue. */
+    private record Observation(FleetSnapshot snapshot, List<FleetInstance> instances, Map<String, WorkerStatus> statuses,
+                               Map<String, WorkerView> byId) {
+    }
+
+    private Observation observe(Instant now) {
         List<FleetInstance> instances = new ArrayList<>(fleet.list());
         instances.sort(Comparator.comparing(FleetInstance::launchedAt).thenComparing(FleetInstance::id));
         Map<String, WorkerStatus> statuses = board.statuses();
@@ -100,24 +112,22 @@ public final class Controller {
         List<WorkerView> views = new ArrayList<>();
         Map<String, WorkerView> byId = new HashMap<>();
         for (FleetInstance instance : instances) {
-            WorkerView view = view(instance, statuses.get(instance.id()), drains, now);
+            WorkerView view = phases.view(instance, statuses.get(instance.id()), drains, now);
             views.add(view);
             byId.put(view.id(), view);
         }
+        long backlog = depth.visible() + depth.inFlight();
+        ArrivalRate.Rates rates = arrivals.update(statuses, backlog, now);
         FleetSnapshot snapshot = new FleetSnapshot(now, depth.visible(), depth.inFlight(), views, serviceTime(statuses),
-                bootTime(instances, statuses), 0, 0, Duration.ZERO, settings.cap());
-        double[] rates = rates(statuses, depth.visible() + depth.inFlight(), now);
-        snapshot = new FleetSnapshot(now, depth.visible(), depth.inFlight(), views, snapshot.serviceTime(), snapshot.bootTime(), rates[0],
-                rates[1], quietGap(depth.visible() + depth.inFlight(), now), settings.cap());
-        Decision decision = policy.decide(snapshot);
-        if (decision.changesAnything()) {
-            emit(now, ControllerEvent.Kind.DECIDE, null, null, 0, decision.reason());
-        }
+                bootTime(instances, statuses), rates.arriving(), rates.finished(), quietGaps.update(backlog, now), settings.cap());
+        return new Observation(snapshot, instances, statuses, byId);
+    }
 
-        // drains first, then terminations, then launches, each checked against the rules
+    /** Drains only workers that are up and reporting (idle or busy): they finish what they hold, then stop. */
+    private void drain(Decision decision, Observation seen, Instant now) {
         List<String> drain = new ArrayList<>();
         for (String id : decision.drain()) {
-            WorkerView w = byId.get(id);
+            WorkerView w = seen.byId().get(id);
             if (w != null && (w.phase() == WorkerState.POLLING || w.phase() == WorkerState.WORKING)) {
                 drain.add(id);
             }
@@ -126,13 +136,16 @@ public final class Controller {
             fleet.markDraining(drain, true);
             for (String id : drain) {
                 board.requestDrain(id);
-                WorkerView w = byId.get(id);
+                WorkerView w = seen.byId().get(id);
                 emit(now, ControllerEvent.Kind.DRAIN, id, w.phase(), w.inHand(), "");
             }
         }
+    }
+
+    private void cancelDrains(Decision decision, Observation seen, Instant now) {
         List<String> cancel = new ArrayList<>();
         for (String id : decision.cancelDrain()) {
-            WorkerView w = byId.get(id);
+            WorkerView w = seen.byId().get(id);
             if (w != null && w.phase() == WorkerState.DRAINING) {
                 cancel.add(id);
             }
@@ -140,13 +153,17 @@ public final class Controller {
         if (!cancel.isEmpty()) {
             for (String id : cancel) {
                 board.cancelDrain(id);
-                emit(now, ControllerEvent.Kind.CANCEL_DRAIN, id, WorkerState.DRAINING, byId.get(id).inHand(), "");
+                emit(now, ControllerEvent.Kind.CANCEL_DRAIN, id, WorkerState.DRAINING, seen.byId().get(id).inHand(), "");
             }
             fleet.markDraining(cancel, false);
         }
+    }
+
+    /** Terminates only workers that hold no messages (drained, lost, still booting); kills only where allowed (simulated baselines). */
+    private List<String> terminate(Decision decision, Observation seen, Instant now) {
         List<String> terminate = new ArrayList<>();
         for (String id : decision.terminate()) {
-            WorkerView w = byId.get(id);
+            WorkerView w = seen.byId().get(id);
             if (w == null) {
                 continue;
             }
@@ -158,7 +175,7 @@ public final class Controller {
             }
         }
         for (String id : decision.kill()) {
-            WorkerView w = byId.get(id);
+            WorkerView w = seen.byId().get(id);
             if (w == null || terminate.contains(id)) {
                 continue;
             }
@@ -173,7 +190,12 @@ public final class Controller {
             fleet.terminate(terminate);
             terminate.forEach(board::forget);
         }
-        int room = Math.max(0, settings.cap() - (instances.size() - terminate.size()));
+        return terminate;
+    }
+
+    /** Launches what the policy asks, never above the cap. */
+    private int launch(Decision decision, Observation seen, List<String> terminated, Instant now) {
+        int room = Math.max(0, settings.cap() - (seen.instances().size() - terminated.size()));
         int launch = Math.min(decision.launch(), room);
         if (launch < decision.launch()) {
             emit(now, ControllerEvent.Kind.REFUSE, null, null, 0, "launching " + launch + " not " + decision.launch() + ": cap " + settings.cap());
@@ -183,70 +205,17 @@ public final class Controller {
                 emit(now, ControllerEvent.Kind.LAUNCH, launched.id(), WorkerState.STARTING, 0, "");
             }
         }
-        // reports of instances the fleet no longer lists, once they are stale, are gone for good
-        for (Map.Entry<String, WorkerStatus> e : statuses.entrySet()) {
-            boolean listed = byId.containsKey(e.getKey());
-            boolean stale = Duration.ofMillis(now.toEpochMilli() - e.getValue().updatedAt()).compareTo(settings.heartbeatTimeout()) > 0;
-            if (!listed && (stale || e.getValue().stopped())) {
+        return launch;
+    }
+
+    /** Reports of instances the fleet no longer lists, once they are stale or stopped, are gone for good. */
+    private void forgetGoneReports(Observation seen, Instant now) {
+        for (Map.Entry<String, WorkerStatus> e : seen.statuses().entrySet()) {
+            boolean listed = seen.byId().containsKey(e.getKey());
+            if (!listed && (phases.stale(e.getValue(), now) || e.getValue().stopped())) {
                 board.forget(e.getKey());
             }
         }
-        board.publish(fleetState(snapshot, decision, now));
-        return new Tick(snapshot, decision, launch, terminate);
-    }
-
-    private WorkerView view(FleetInstance instance, WorkerStatus status, Set<String> drains, Instant now) {
-        boolean draining = drains.contains(instance.id()) || Fleet.STATE_DRAINING.equals(instance.tags().get(Fleet.STATE_TAG));
-        if (status == null) {
-            boolean lost = Duration.between(instance.launchedAt(), now).compareTo(settings.bootTimeout()) > 0;
-            return new WorkerView(instance.id(), lost ? WorkerState.LOST : WorkerState.STARTING, 0, instance.launchedAt(), null);
-        }
-        if (status.stopped()) {
-            return new WorkerView(instance.id(), WorkerState.STOPPED, 0, instance.launchedAt(), null);
-        }
-        if (Duration.ofMillis(now.toEpochMilli() - status.updatedAt()).compareTo(settings.heartbeatTimeout()) > 0) {
-            return new WorkerView(instance.id(), WorkerState.LOST, status.inHand(), instance.launchedAt(), null);
-        }
-        if (draining || status.state() == WorkerState.DRAINING) {
-            return new WorkerView(instance.id(), WorkerState.DRAINING, status.inHand(), instance.launchedAt(), null);
-        }
-        if (status.inHand() > 0) {
-            return new WorkerView(instance.id(), WorkerState.WORKING, status.inHand(), instance.launchedAt(), null);
-        }
-        // a worker that has never worked has been idle since it started
-        long idle = status.idleSince() > 0 ? status.idleSince() : status.startedAt() > 0 ? status.startedAt() : status.updatedAt();
-        return new WorkerView(instance.id(), WorkerState.POLLING, 0, instance.launchedAt(), Instant.ofEpochMilli(idle));
-    }
-
-    /**
-     * The longest spell (under a minute) of an empty queue, in the last ten minutes, that ended with new work: work
-     * that pauses like this is not over when it pauses. Kept in memory only: after a restart it is
-     * zero until the next pause, which makes the policy quicker to drain, never unsafe.
-     */
-    private Duration quietGap(long backlog, Instant now) {
-        if (backlog == 0) {
-            if (quietSince == null) {
-                quietSince = now;
-            }
-        } else if (quietSince != null) {
-            // a pause of a minute or more is worth draining through: a new worker's boot costs less
-            // than keeping one idle that long (instances bill at least 60 s anyway)
-            if (Duration.between(quietSince, now).compareTo(Duration.ofSeconds(60)) < 0) {
-                gaps.addLast(new Instant[] {now, quietSince});
-            }
-            quietSince = null;
-        }
-        while (!gaps.isEmpty() && Duration.between(gaps.peekFirst()[0], now).compareTo(Duration.ofMinutes(10)) > 0) {
-            gaps.removeFirst();
-        }
-        Duration longest = Duration.ZERO;
-        for (Instant[] g : gaps) {
-            Duration d = Duration.between(g[1], g[0]);
-            if (d.compareTo(longest) > 0) {
-                longest = d;
-            }
-        }
-        return longest;
     }
 
     private Duration serviceTime(Map<String, WorkerStatus> statuses) {
@@ -272,53 +241,6 @@ public final class Controller {
             }
         }
         return n == 0 ? settings.bootEstimate() : Duration.ofMillis(sum / n);
-    }
-
-    /**
-     * Over the last half minute: images per second arriving (finished, from the workers' counters,
-     * plus the backlog's growth: a burst being worked off arrives at 0/s) and finished.
-     */
-    private double[] rates(Map<String, WorkerStatus> statuses, long backlog, Instant now) {
-        Map<String, Long> processed = new HashMap<>();
-        for (WorkerStatus s : statuses.values()) {
-            processed.put(s.id(), s.processed());
-            Long before = lastProcessed.get(s.id());
-            finishedTotal += Math.max(0, s.processed() - (before == null ? 0 : before));
-        }
-        lastProcessed = processed;
-        finished.addLast(new Object[] {now, finishedTotal, backlog});
-        while (finished.size() > 1 && Duration.between((Instant) finished.peekFirst()[0], now).compareTo(RATE_WINDOW) > 0) {
-            finished.removeFirst();
-        }
-        Object[] first = finished.peekFirst();
-        double seconds = Duration.between((Instant) first[0], now).toMillis() / 1000.0;
-        if (seconds < 1) {
-            return new double[] {0, 0};
-        }
-        long done = finishedTotal - (long) first[1];
-        return new double[] {Math.max(0, (done + backlog - (long) first[2]) / seconds), done / seconds};
-    }
-
-    private String fleetState(FleetSnapshot s, Decision d, Instant now) {
-        ObjectNode root = JSON.createObjectNode();
-        root.put("updatedAt", now.toString());
-        root.put("fleet", fleet.kind());
-        root.put("policy", policy.name());
-        root.put("cap", s.cap());
-        root.put("visible", s.visible());
-        root.put("inFlight", s.inFlight());
-        root.put("msPerImage", s.serviceTime().toMillis());
-        root.put("bootSeconds", s.bootTime().toMillis() / 1000.0);
-        root.put("imagesPerSecond", Math.round(s.arrivalRate() * 100) / 100.0);
-        ArrayNode workers = root.putArray("workers");
-        Set<String> seen = new HashSet<>();
-        for (WorkerView w : s.workers()) {
-            if (seen.add(w.id())) {
-                workers.addObject().put("id", w.id()).put("phase", w.phase().fleetName()).put("inHand", w.inHand());
-            }
-        }
-        root.put("decision", d.reason());
-        return root.toString();
     }
 
     private void emit(Instant at, ControllerEvent.Kind kind, String worker, WorkerState phase, int inHand, String reason) {

@@ -36,6 +36,7 @@ public final class LocalProcessFleet implements Fleet {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path registry;
+    private final Optional<Path> logs;
     private final String stack;
     private final List<String> workerCommand;
     private final Map<String, String> environment;
@@ -47,7 +48,17 @@ public final class LocalProcessFleet implements Fleet {
      * @param environment   the workers' environment
      */
     public LocalProcessFleet(Path registry, String stack, List<String> workerCommand, Map<String, String> environment, Clock clock) {
+        this(registry, Optional.of(registry), stack, workerCommand, environment, clock);
+    }
+
+    /**
+     * @param logs the folder of the workers' logs, one file per worker ({@link #logFile}); empty: the
+     *             workers write to this process's terminal (the demo's {@code -v})
+     */
+    public LocalProcessFleet(Path registry, Optional<Path> logs, String stack, List<String> workerCommand, Map<String, String> environment,
+            Clock clock) {
         this.registry = registry;
+        this.logs = logs;
         this.stack = stack;
         this.workerCommand = List.copyOf(workerCommand);
         this.environment = Map.copyOf(environment);
@@ -56,6 +67,11 @@ public final class LocalProcessFleet implements Fleet {
 
     public Path registry() {
         return registry;
+    }
+
+    /** Where the worker of this id writes its log; empty when the workers write to the terminal. */
+    public Optional<Path> logFile(String id) {
+        return logs.map(l -> l.resolve(id + ".log"));
     }
 
     @Override
@@ -97,14 +113,21 @@ public final class LocalProcessFleet implements Fleet {
             pb.environment().putAll(environment);
             try {
                 Files.createDirectories(registry);
-                pb.redirectErrorStream(true).redirectOutput(registry.resolve(id + ".log").toFile());
+                Optional<Path> log = logFile(id);
+                if (log.isPresent()) {
+                    Files.createDirectories(log.get().getParent());
+                    pb.redirectErrorStream(true).redirectOutput(log.get().toFile());
+                } else {
+                    // a worker prints only its log, on stderr; its stdout stays off the terminal so it never mixes with labels there
+                    pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.INHERIT);
+                }
                 Process p = pb.start();
                 Instant launched = clock.instant();
                 ObjectNode record = JSON.createObjectNode().put("id", id).put("pid", p.pid()).put("launchedAt", launched.toEpochMilli())
                         .put("pidStartedAt", p.info().startInstant().map(Instant::toEpochMilli).orElse(0L)).put("state", STATE_RUNNING);
                 write(registry.resolve(id + ".json"), record);
                 out.add(new FleetInstance(id, FleetInstance.State.PENDING, launched, Map.of(STACK_TAG, stack, ROLE_TAG, ROLE_WORKER)));
-                LOG.info("Launched worker {} (pid {}), log {}", id, p.pid(), registry.resolve(id + ".log"));
+                LOG.info("Launched worker {} (pid {}), log {}", id, p.pid(), log.map(Path::toString).orElse("on this terminal"));
             } catch (IOException e) {
                 throw new ImgscaleException("Cannot start a local worker process (" + String.join(" ", cmd) + "): " + e.getMessage(), e);
             }

@@ -60,11 +60,12 @@ import org.slf4j.LoggerFactory;
  * {@link dev.imgscale.daemon.wire.Keys#isFolderMarker(String)}; imgscale never writes a key ending in '/'. Empty
  * directories go away with their last object.
  *
- * <p>Other limits of the filesystem back end, each answered with a 500 (which the SDK retries
- * twice) where S3 would accept the key: a key cannot also be a "directory" of another key
- * ({@code a/b} and {@code a/b/c}); a path segment between slashes may be at most 218 bytes (the
- * file name limit of 255 less the 37-character temporary suffix jclouds appends); a segment of
- * {@code ..} is refused. Conditional writes ({@code If-None-Match: *}) are not enforced.
+ * <p>A path segment between slashes longer than a file name may be (S3 allows any key up to 1,024
+ * UTF-8 bytes) is stored as several directories by {@link LongKeyBlobStore}, and read back as the
+ * one key. Other limits of the filesystem back end, each answered with a 500 (which the SDK
+ * retries twice) where S3 would accept the key: a key cannot also be a "directory" of another key
+ * ({@code a/b} and {@code a/b/c}); a segment of {@code ..} is refused. Conditional writes
+ * ({@code If-None-Match: *}) are not enforced.
  *
  * <p>S3Proxy checks AWS signatures (V2 or V4) against the fixed local key pair in
  * {@link #settings()}, so a client that signs wrongly fails here as it would on AWS.
@@ -329,7 +330,8 @@ public final class LocalStack implements AutoCloseable {
                 .modules(List.of(new SLF4JLoggingModule()))
                 .buildView(BlobStoreContext.class);
         S3Proxy proxy = S3Proxy.builder()
-                .blobStore(context.getBlobStore())
+                // keys with path segments longer than a file name may be, as S3 allows
+                .blobStore(new LongKeyBlobStore(context.getBlobStore()))
                 .endpoint(URI.create("http://" + LOOPBACK + ":" + port))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4,
                         CREDENTIALS.accessKeyId(), CREDENTIALS.secretAccessKey())

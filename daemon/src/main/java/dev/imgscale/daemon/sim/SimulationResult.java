@@ -10,7 +10,8 @@ import java.util.Locale;
  *
  * @param makespan         seconds from the first arrival to the last result
  * @param instanceSeconds  seconds of instance life, summed
- * @param cost             at the hourly price, billed per second with a 60 s minimum per instance
+ * @param cost             at the hourly price, billed per second with a 60 s minimum per instance, plus the
+ *                         requests of each finished image
  * @param backToZero       seconds from the last result until no instance is left (NaN if never)
  * @param unfinished       images without a result when the run stopped
  * @param busyKills        terminations of workers that held messages
@@ -38,7 +39,7 @@ public record SimulationResult(String policy, String trace, int images, double m
                 .count();
         return new SimulationResult(policy, trace.name(), trace.size(), lastCompletion - firstArrival, percentile(done, 0.50),
                 percentile(done, 0.95), done.length == 0 ? Double.NaN : done[done.length - 1], instanceSeconds,
-                billed / 3600 * settings.pricePerHour(), peak, launches, Double.isNaN(zeroAt) ? Double.NaN : zeroAt - lastCompletion,
+                billed / 3600 * settings.pricePerHour() + completed * settings.requestDollarsPerImage(), peak, launches, Double.isNaN(zeroAt) ? Double.NaN : zeroAt - lastCompletion,
                 trace.size() - completed, busyKills, List.copyOf(events), List.copyOf(timeline), interruptions);
     }
 

@@ -42,21 +42,38 @@ public final class Simulator {
      * @param pricePerHour      what one instance costs an hour (billed per second, 60 s minimum)
      * @param visibilityTimeout how long a request held by a terminated worker stays invisible
      * @param interruptions     Spot interruptions ({@link Interruptions#none()}: none)
+     * @param requestDollarsPerImage what the S3 and SQS requests of one image cost (measured with
+     *     {@code imgscale requests}; see docs/data-plane.md), added to the cost per finished image
      */
     public record Settings(Duration boot, Duration service, int cap, double pricePerHour, Duration visibilityTimeout, long seed,
-                           Duration controllerInterval, Interruptions interruptions) {
+                           Duration controllerInterval, Interruptions interruptions, double requestDollarsPerImage) {
         public Settings {
             interruptions = interruptions == null ? Interruptions.none() : interruptions;
+            if (!(requestDollarsPerImage >= 0)) {
+                throw new IllegalArgumentException("request cost per image must be 0 or more: " + requestDollarsPerImage);
+            }
         }
 
-        /** Without interruptions. */
+        /** Without interruptions or request costs (instances only). */
         public Settings(Duration boot, Duration service, int cap, double pricePerHour, Duration visibilityTimeout, long seed,
                         Duration controllerInterval) {
-            this(boot, service, cap, pricePerHour, visibilityTimeout, seed, controllerInterval, Interruptions.none());
+            this(boot, service, cap, pricePerHour, visibilityTimeout, seed, controllerInterval, Interruptions.none(), 0);
+        }
+
+        /** Without request costs. */
+        public Settings(Duration boot, Duration service, int cap, double pricePerHour, Duration visibilityTimeout, long seed,
+                        Duration controllerInterval, Interruptions interruptions) {
+            this(boot, service, cap, pricePerHour, visibilityTimeout, seed, controllerInterval, interruptions, 0);
         }
 
         public Settings withInterruptions(Interruptions interruptions) {
-            return new Settings(boot, service, cap, pricePerHour, visibilityTimeout, seed, controllerInterval, interruptions);
+            return new Settings(boot, service, cap, pricePerHour, visibilityTimeout, seed, controllerInterval, interruptions,
+                    requestDollarsPerImage);
+        }
+
+        /** With the requests of each finished image priced in, in USD per image. */
+        public Settings withRequestCost(double dollarsPerImage) {
+            return new Settings(boot, service, cap, pricePerHour, visibilityTimeout, seed, controllerInterval, interruptions, dollarsPerImage);
         }
 
         public static Settings defaults() {

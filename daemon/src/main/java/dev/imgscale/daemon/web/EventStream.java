@@ -5,6 +5,7 @@ import io.undertow.server.HttpServerExchange;
 import io.undertow.server.handlers.sse.ServerSentEventConnection;
 import io.undertow.server.handlers.sse.ServerSentEventHandler;
 import io.undertow.util.Headers;
+import dev.imgscale.daemon.client.JobProgress;
 
 /** {@code GET /api/jobs/{job}/events}: a job's results as server-sent events, those that exist first, then each as it comes. */
 final class EventStream {
@@ -34,7 +35,7 @@ final class EventStream {
             }
 
             @Override
-            public void progress(ResultWatcher.Progress progress) {
+            public void progress(JobProgress progress) {
                 connection.send(WebJson.progress(progress, openJobs.find(job).isPresent()).toString(), "progress", null, null);
             }
 

@@ -2,6 +2,7 @@ package dev.imgscale.daemon.web;
 
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.classifier.concurrent.DaemonThreads;
+import dev.imgscale.daemon.client.JobProgress;
 import dev.imgscale.daemon.time.Time;
 import dev.imgscale.daemon.wire.ResultRecord;
 import java.time.Duration;
@@ -54,13 +55,6 @@ final class ResultWatcher implements AutoCloseable {
     static final long IDLE_MS = 5000;
     private static final Logger LOG = LoggerFactory.getLogger(ResultWatcher.class);
 
-    /** How far a job is: results for {@code done} of {@code total} images, {@code failed} of them errors. */
-    record Progress(String job, int total, int done, int failed) {
-        boolean complete() {
-            return total > 0 && done >= total;
-        }
-    }
-
     /** One request waiting for one image's result, until its deadline (the clock's epoch millis). */
     private record Waiter(CompletableFuture<ResultRecord> future, long deadline) {
     }
@@ -79,7 +73,7 @@ final class ResultWatcher implements AutoCloseable {
         int total = -1;
         long totalReadAt;
         long warnedAt;
-        Progress sent;
+        JobProgress sent;
 
         Watched(String job) {
             this.job = job;
@@ -194,7 +188,7 @@ final class ResultWatcher implements AutoCloseable {
     }
 
     /** What the watcher knows of a job it watches, or empty. */
-    Optional<Progress> progress(String job) {
+    Optional<JobProgress> progress(String job) {
         Watched watched = jobs.get(job);
         return watched == null ? Optional.empty() : Optional.ofNullable(watched.sent);
     }
@@ -397,7 +391,7 @@ final class ResultWatcher implements AutoCloseable {
                     safely(() -> s.result(r));
                 }
             }
-            Progress progress = new Progress(watched.job, total(watched, listed.size()), listed.size(), watched.failed);
+            JobProgress progress = new JobProgress(watched.job, total(watched, listed.size()), listed.size(), watched.failed);
             boolean changed = !progress.equals(watched.sent);
             watched.sent = progress;
             for (ResultSubscriber s : changed ? watched.subscribers : Set.<ResultSubscriber>of()) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imgscale.daemon.wire.ImageNames;
 import dev.imgscale.daemon.wire.ResultRecord;
 import dev.imgscale.daemon.port.QueueDepth;
+import dev.imgscale.daemon.client.JobProgress;
 
 /** The JSON the API and the event stream send. Result records go out as they are stored, plus a short name. */
 final class WebJson {
@@ -21,7 +22,7 @@ final class WebJson {
         return node;
     }
 
-    static ObjectNode progress(ResultWatcher.Progress p, boolean open) {
+    static ObjectNode progress(JobProgress p, boolean open) {
         ObjectNode node = MAPPER.createObjectNode();
         node.put("job", p.job()).put("total", p.total()).put("done", p.done()).put("failed", p.failed())
                 .put("complete", p.complete()).put("open", open);

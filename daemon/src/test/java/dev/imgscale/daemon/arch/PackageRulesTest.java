@@ -33,9 +33,11 @@ import org.junit.jupiter.api.Test;
  * fails on a dependency the table below does not allow, on a package the table does not know,
  * and on any cycle between packages.
  *
- * <p>The layers, lowest first: {@code wire} (the formats stored and sent), {@code time} (the clock
- * and scheduler the loops read, faked in unit tests) and {@code port} (the
- * interfaces of the outside world); {@code aws}, the production adapters, which never know the
+ * <p>The layers, lowest first: {@code wire} (the formats stored and sent), {@code cost} (request
+ * counts and their prices), {@code time} (the clock and scheduler the loops read, faked in unit
+ * tests) and {@code port} (the interfaces of the outside world); {@code shard} (tar shards) and
+ * {@code source} (images in place), both over the object store port; {@code aws}, the production
+ * adapters, which never know the
  * development stack; {@code local}, the adapters of the one-machine stack; {@code stack}, which
  * chooses between them; and the applications on top.
  */
@@ -44,16 +46,19 @@ class PackageRulesTest {
 
     static final Map<String, Set<String>> ALLOWED = Map.ofEntries(
             Map.entry("wire", Set.of()),
+            Map.entry("cost", Set.of()),
             Map.entry("time", Set.of()),
             Map.entry("port", Set.of("wire")),
-            Map.entry("aws", Set.of("port", "wire", "time")),
-            Map.entry("local", Set.of("aws", "port", "wire", "time")),
-            Map.entry("stack", Set.of("aws", "local", "port", "wire", "time")),
-            Map.entry("worker", Set.of("stack", "port", "wire", "time")),
+            Map.entry("shard", Set.of("port", "wire")),
+            Map.entry("source", Set.of("port", "wire")),
+            Map.entry("aws", Set.of("cost", "port", "wire", "time")),
+            Map.entry("local", Set.of("aws", "cost", "port", "wire", "time")),
+            Map.entry("stack", Set.of("aws", "cost", "local", "port", "wire", "time")),
+            Map.entry("worker", Set.of("cost", "shard", "source", "stack", "port", "wire", "time")),
             Map.entry("controller", Set.of("port", "wire", "time")),
-            Map.entry("sim", Set.of("controller", "port", "wire", "time")),
-            Map.entry("client", Set.of("stack", "port", "wire", "time")),
-            Map.entry("web", Set.of("client", "stack", "port", "wire", "time")));
+            Map.entry("sim", Set.of("controller", "cost", "port", "wire", "time")),
+            Map.entry("client", Set.of("cost", "shard", "source", "stack", "port", "wire", "time")),
+            Map.entry("web", Set.of("client", "cost", "shard", "source", "stack", "port", "wire", "time")));
 
     @Test
     void should_only_depend_on_the_packages_the_layers_allow() throws IOException {

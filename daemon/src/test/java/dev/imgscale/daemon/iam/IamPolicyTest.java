@@ -132,6 +132,11 @@ class IamPolicyTest {
      */
     static final Map<String, List<String>> SDK_TO_IAM = Map.ofEntries(
             Map.entry("S3Client.putObject", List.of("s3:PutObject")),
+            // the parts of a multipart upload are authorised by s3:PutObject; giving one up has its own action
+            Map.entry("S3Client.createMultipartUpload", List.of("s3:PutObject")),
+            Map.entry("S3Client.uploadPart", List.of("s3:PutObject")),
+            Map.entry("S3Client.completeMultipartUpload", List.of("s3:PutObject")),
+            Map.entry("S3Client.abortMultipartUpload", List.of("s3:AbortMultipartUpload")),
             Map.entry("S3Client.getObject", List.of("s3:GetObject")),
             Map.entry("S3Client.getObjectAsBytes", List.of("s3:GetObject")),
             Map.entry("S3Client.headObject", List.of("s3:GetObject")),

@@ -103,4 +103,15 @@ class SimulatorTest {
             assertTrue(ours.p95() <= other.p95(), "p95 no worse than " + baseline + ": " + ours.row() + " vs " + other.row());
         }
     }
+
+    @Test
+    void should_add_the_requests_of_each_finished_image_to_the_cost() {
+        Trace trace = randomTrace(11);
+        Simulator.Settings without = settings(11, 19);
+        Simulator.Settings with = without.withRequestCost(12.70 / 1_000_000);
+        SimulationResult a = new Simulator(without).run(trace, Policies.create("backlog"));
+        SimulationResult b = new Simulator(with).run(trace, Policies.create("backlog"));
+        assertEquals(a.instanceSeconds(), b.instanceSeconds(), 1e-9, "same run, same seed");
+        assertEquals((a.images() - a.unfinished()) * 12.70 / 1_000_000, b.cost() - a.cost(), 1e-9);
+    }
 }

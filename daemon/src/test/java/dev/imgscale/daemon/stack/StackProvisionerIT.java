@@ -269,10 +269,10 @@ class StackProvisionerIT {
 
     @Test
     void should_give_a_location_constraint_outside_us_east_1_only() {
-        CreateBucketRequest euWest = StackProvisioner.createBucketRequest("b-1", "eu-west-1", false);
+        CreateBucketRequest euWest = StackBuckets.createBucketRequest("b-1", "eu-west-1", false);
         assertEquals("eu-west-1", euWest.createBucketConfiguration().locationConstraintAsString());
-        assertNull(StackProvisioner.createBucketRequest("b-1", "us-east-1", false).createBucketConfiguration());
-        assertNull(StackProvisioner.createBucketRequest("b-1", "eu-west-1", true).createBucketConfiguration(),
+        assertNull(StackBuckets.createBucketRequest("b-1", "us-east-1", false).createBucketConfiguration());
+        assertNull(StackBuckets.createBucketRequest("b-1", "eu-west-1", true).createBucketConfiguration(),
                 "S3Proxy rejects every LocationConstraint");
     }
 

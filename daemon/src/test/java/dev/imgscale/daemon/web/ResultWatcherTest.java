@@ -11,6 +11,7 @@ import dev.imgscale.daemon.wire.JobManifest;
 import dev.imgscale.daemon.wire.Json;
 import dev.imgscale.daemon.wire.Keys;
 import dev.imgscale.daemon.wire.ResultRecord;
+import dev.imgscale.daemon.client.JobProgress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -94,7 +95,7 @@ class ResultWatcherTest {
         }
 
         @Override
-        public void progress(ResultWatcher.Progress p) {
+        public void progress(JobProgress p) {
             events.add("progress " + p.done() + "/" + p.total() + " failed " + p.failed() + (p.complete() ? " complete" : ""));
         }
 
@@ -173,7 +174,7 @@ class ResultWatcherTest {
         results.put(JOB, "c.jpg", false);
         watcher.pollOnce();
         assertEquals(List.of("result c.jpg", "progress 3/3 failed 1 complete"), stream.events.subList(3, 5));
-        assertEquals(Optional.of(new ResultWatcher.Progress(JOB, 3, 3, 1)), watcher.progress(JOB));
+        assertEquals(Optional.of(new JobProgress(JOB, 3, 3, 1)), watcher.progress(JOB));
 
         // a waiter for an image the stream has read is answered from it, without a read of its own
         long reads = results.reads();
