@@ -33,6 +33,8 @@ public final class FakeClassifier implements ImageClassifier {
     private final List<String> labels = new CopyOnWriteArrayList<>();
     private final AtomicReference<RuntimeException> inferenceFailure = new AtomicReference<>();
     private volatile Duration inferenceTime = Duration.ZERO;
+    private volatile Duration decodeCost = Duration.ZERO;
+    private volatile Duration inferCostPerImage = Duration.ZERO;
     private final AtomicInteger decodes = new AtomicInteger();
     private final List<Integer> passes = new CopyOnWriteArrayList<>();
     private final Object sleeping = new Object();
@@ -72,6 +74,19 @@ public final class FakeClassifier implements ImageClassifier {
     /** From now on each inference call takes this long in the classifier's time. */
     public void inferenceTakes(Duration d) {
         inferenceTime = d;
+    }
+
+    /**
+     * From now on each decode moves the fake time on by {@code decode}, and each inference call by
+     * {@code inferPerImage} times its images: what the worker then measures is exactly these costs,
+     * as long as no two of them overlap (a decode and a pass at once would each see both).
+     */
+    public void costs(Duration decode, Duration inferPerImage) {
+        if (!(time instanceof FakeTime)) {
+            throw new IllegalStateException("costs move a FakeTime; this classifier runs in " + time);
+        }
+        decodeCost = decode;
+        inferCostPerImage = inferPerImage;
     }
 
     /** Images decoded (or rejected) so far. */
@@ -117,6 +132,9 @@ public final class FakeClassifier implements ImageClassifier {
     @Override
     public float[] decode(byte[] encoded) throws ImageRejectedException {
         decodes.incrementAndGet();
+        if (!decodeCost.isZero()) {
+            ((FakeTime) time).advance(decodeCost);
+        }
         String s = new String(encoded, StandardCharsets.UTF_8);
         if (s.startsWith(LABEL)) {
             String label = s.substring(LABEL.length());
@@ -143,6 +161,9 @@ public final class FakeClassifier implements ImageClassifier {
     @Override
     public List<List<Prediction>> infer(List<float[]> tensors) {
         passes.add(tensors.size());
+        if (!inferCostPerImage.isZero()) {
+            ((FakeTime) time).advance(inferCostPerImage.multipliedBy(tensors.size()));
+        }
         Duration takes = inferenceTime;
         if (!takes.isZero()) {
             long deadline = time.millis() + takes.toMillis();

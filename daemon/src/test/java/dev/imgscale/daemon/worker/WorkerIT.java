@@ -394,9 +394,10 @@ class WorkerIT {
         Stack s = newStack(5);
         Map<String, byte[]> images = new TreeMap<>();
         List<String> names = new ArrayList<>(expected.keySet());
-        // a batch per classify stream, one in the finish stage and one received early
+        // per classify stream a batch classified and one decoded waiting in its hand-off, one in the
+        // finish stage and one received early
         int streams = classifier.streams();
-        int total = (streams + 2) * 10;
+        int total = (2 * streams + 2) * 10;
         for (int i = 0; i < total; i++) {
             String name = names.get(i % names.size());
             images.put(i + "/" + name, Files.readAllBytes(TestAssets.images().resolve(name)));
@@ -408,8 +409,9 @@ class WorkerIT {
         RecordingStore output = new RecordingStore(s.output, log);
         int[] held = new int[1];
         // Publishing the first batch's results waits at the gate: the finish stage holds it, each
-        // classify stream classifies another and waits to hand it on, and the receive stage takes the
-        // last batch early and prepares it. A 1 s visibility: only the heartbeat keeps them hidden.
+        // classify stream classifies another and waits to hand it on while its decoder has decoded a
+        // third (CLASSIFYING) and waits to hand that on, and the receive stage takes the last batch
+        // early and prepares it. A 1 s visibility: only the heartbeat keeps them hidden.
         Worker worker = new Worker(classifier, requests, results, s.input, output, Clock.systemUTC(),
                 options().withVisibility(Duration.ofSeconds(1)));
         running.add(worker);
@@ -420,11 +422,11 @@ class WorkerIT {
             assertTrue(results.entered.await(60, TimeUnit.SECONDS), "the worker never published");
             // (SQS may return fewer than ten per receive: then fewer are held, and the rest wait)
             await(Duration.ofSeconds(60), () -> worker.pipeline().getOrDefault(BatchStage.PREPARED, 0) > 0
-                            && !worker.pipeline().containsKey(BatchStage.CLASSIFYING),
+                            && worker.pipeline().getOrDefault(BatchStage.CLASSIFIED, 0) > 0 && worker.pipeline().size() == 4,
                     () -> "in hand " + worker.inHand() + ", stages " + worker.pipeline());
             Map<BatchStage, Integer> stages = worker.pipeline();
             held[0] = worker.inHand();
-            assertTrue(stages.size() == 3 && held[0] > total - 10, "streams + 2 batches held, in every stage: " + stages);
+            assertTrue(stages.size() == 4 && held[0] > total - 10, "2 x streams + 2 batches held, in every stage: " + stages);
             assertEquals(held[0], stages.values().stream().mapToInt(Integer::intValue).sum(), "inHand counts every stage: " + stages);
             assertEquals(WorkerState.WORKING, worker.state());
 
@@ -453,7 +455,7 @@ class WorkerIT {
         assertEquals(0, worker.left());
         assertEquals(0, worker.failed());
         assertEquals(0, worker.inHand());
-        assertTrue(worker.batches() >= streams + 2, "batches: " + worker.batches());
+        assertTrue(worker.batches() >= 2 * streams + 2, "batches: " + worker.batches());
         Map<String, ResultRecord> written = results(s, job);
         assertEquals(held[0], written.size());
         assertEquals(new QueueDepth(total - held[0], 0, 0), s.requests.depth(), "the rest wait, visible, for another worker");

@@ -3,17 +3,16 @@ package dev.imgscale.daemon.worker.stage;
 /**
  * Where the worker decodes images, and how many at once.
  *
- * <p>Decoding runs in the classify stage, in parallel, just before each inference, taking turns
- * with the engine on the cores, unless the engines leave cores free (every stream's threads
- * together fewer than the processors, e.g. {@code --streams 1 --threads 1} on 2 cores): then the
- * receive stage decodes the next batch beside the engine, on the free cores. Why not always
- * beside: the engine splits each operator evenly over its threads, so a decoder that takes a core
- * from one of them slows the whole pass, which ate what the overlap saved when measured (see
- * docs/benchmarks.md); the two ways then came out the same, so the simpler one stands. Downloads,
- * result writes, publishing and deletes overlap the engine either way: they wait on the network.
+ * <p>Decoding runs in the classify stage, overlapped with inference: each stream decodes its next
+ * batch while the engine runs its current one, on as many threads as {@link DecodeTuner} chooses
+ * from the measured decode and inference times (at most {@code slots}), unless the engines leave
+ * cores free (every stream's threads together fewer than the processors, e.g. {@code --streams 1
+ * --threads 1} on 2 cores): then the receive stage decodes on the free cores with all the slots.
+ * Downloads, result writes, publishing and deletes overlap the engine either way: they wait on the
+ * network.
  *
  * @param ahead whether images are decoded in the receive stage, beside the engine
- * @param slots decodes running (and decoded images alive, each up to 150 MB) at once
+ * @param slots decodes running (and decoded images alive, each up to 150 MB) at once, at most
  */
 public record DecodePlacement(boolean ahead, int slots) {
     /** The system property ({@code true} or {@code false}) that overrides the rule, to measure one way against the other. */
