@@ -38,7 +38,7 @@ public record StackConfig(StackNames names, String model, AwsSettings aws, boole
         }
     }
 
-    /** The buckets besides the input bucket that the workers may read images from in place ({@value #SOURCE_BUCKETS}). */
+    /** The buckets the workers may read images from in place ({@value #SOURCE_BUCKETS}), as their IAM policy grants. */
     public java.util.List<String> sourceBuckets() {
         String v = values.getOrDefault(SOURCE_BUCKETS, "");
         return java.util.Arrays.stream(v.split(",")).map(String::strip).filter(b -> !b.isEmpty()).toList();
@@ -46,6 +46,6 @@ public record StackConfig(StackNames names, String model, AwsSettings aws, boole
 
     /** Whether the workers may read the bucket: on the local stack any bucket of its S3 is a source. */
     public boolean mayRead(String bucket) {
-        return local || bucket.equals(names.inputBucket()) || sourceBuckets().contains(bucket);
+        return local || sourceBuckets().contains(bucket);
     }
 }
