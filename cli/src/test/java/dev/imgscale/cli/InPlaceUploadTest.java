@@ -109,6 +109,10 @@ class InPlaceUploadTest {
         assertFalse(classified.get("notes.jpg")[3].isEmpty(), "classify gave the text file an error code");
         assertEquals(Results.MISSING, rows.get("gone.jpg")[3], results.evidence());
 
+        CliRun json = pipeline.run("results", "--local", "--output", "json", "--job", job);
+        assertTrue(json.out().lines().anyMatch(l -> l.startsWith("{\"name\":\"cat_720p.jpg\",\"source\":\"s3://" + BUCKET
+                + "/shoot/2024/cat_720p.jpg\",\"label\":")), "JSON rows carry the source\n" + json.evidence());
+
         ResultRecord cat = stored(job, "cat_720p.jpg");
         assertEquals("s3://" + BUCKET + "/shoot/2024/cat_720p.jpg", cat.source());
         assertEquals("s3://" + BUCKET + "/shoot/2024/gone.jpg", stored(job, "gone.jpg").source());
