@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
@@ -75,7 +76,7 @@ public final class InPlaceUpload {
         }
     }
 
-    private UploadReport enqueue(Iterator<ObjectRef> refs, java.util.function.Function<ObjectRef, String> relative, String given,
+    private UploadReport enqueue(Iterator<ObjectRef> refs, Function<ObjectRef, String> relative, String given,
                                  UploadListener listener) {
         long start = clock.millis();
         stack.requests(); // opens the queue: fails early, before the listing, if the stack is missing

@@ -571,17 +571,17 @@ class IamPolicyTest {
 
     /** As create-roles.sh renders: a line naming {@code {{source-bucket}}} once per source bucket, none for none. */
     static String render(String template, List<String> sourceBuckets) {
-        StringBuilder out = new StringBuilder();
+        List<String> out = new ArrayList<>();
         for (String line : template.split("\n", -1)) {
             if (line.contains("{{source-bucket}}")) {
                 for (String bucket : sourceBuckets) {
-                    out.append(line.replace("{{source-bucket}}", bucket)).append('\n');
+                    out.add(line.replace("{{source-bucket}}", bucket));
                 }
             } else {
-                out.append(line).append('\n');
+                out.add(line);
             }
         }
-        return out.toString().replace("{{stack}}", STACK).replace("{{account}}", ACCOUNT).replace("{{region}}", REGION);
+        return String.join("\n", out).replace("{{stack}}", STACK).replace("{{account}}", ACCOUNT).replace("{{region}}", REGION);
     }
 
     static JsonNode readPolicy(String file) throws IOException {
