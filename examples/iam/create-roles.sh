@@ -11,6 +11,10 @@
 # It attaches cli-user and stack-admin to nobody: attach them to the users, groups or roles that
 # run `imgscale upload/results/status/reset/serve` and `imgscale init/destroy`.
 #
+# Images read in place (`imgscale upload s3://BUCKET/...`): SOURCE_BUCKETS="photos,archive" grants
+# the workers (and uploaders) read access to those buckets, as the stack's source-buckets says;
+# each line of a policy naming {{source-bucket}} is written once per bucket (none: left out).
+#
 # usage: create-roles.sh STACK [REGION]      REGION: default AWS_REGION, else the CLI's region
 #        create-roles.sh --print DIR STACK [REGION]
 #                                            only write the four policies, filled in, to DIR
@@ -41,9 +45,18 @@ if [ -z "$region" ] && [ -z "$delete" ]; then
 fi
 account=$(aws sts get-caller-identity --query Account --output text)
 
-# The policy template $1, its placeholders filled in.
+source_buckets=${SOURCE_BUCKETS:-}
+if [ -n "$source_buckets" ] && ! [[ $source_buckets =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](,[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])*$ ]]; then
+    echo "create-roles.sh: SOURCE_BUCKETS must be bucket names separated by commas: '$source_buckets'." >&2
+    exit 2
+fi
+
+# The policy template $1, its placeholders filled in; a {{source-bucket}} line once per source bucket.
 render() {
-    sed -e "s/{{stack}}/$stack/g" -e "s/{{account}}/$account/g" -e "s/{{region}}/$region/g" "$here/$1"
+    awk -v buckets="$source_buckets" '
+        /\{\{source-bucket}}/ { n = split(buckets, b, ","); for (i = 1; i <= n; i++) { line = $0; gsub(/\{\{source-bucket}}/, b[i], line); print line } next }
+        { print }' "$here/$1" \
+        | sed -e "s/{{stack}}/$stack/g" -e "s/{{account}}/$account/g" -e "s/{{region}}/$region/g"
 }
 
 roles=(worker controller cli-user stack-admin)

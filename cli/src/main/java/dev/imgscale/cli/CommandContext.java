@@ -2,6 +2,7 @@ package dev.imgscale.cli;
 
 import java.io.PrintWriter;
 import java.util.Map;
+import picocli.CommandLine;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
@@ -21,6 +22,11 @@ public final class CommandContext {
     /** The environment of the {@code imgscale} command line this command belongs to. */
     Map<String, String> env() {
         return ((ImgscaleCommand) command.root().userObject()).env();
+    }
+
+    /** For picocli's own errors ({@code ParameterException}) about this command's arguments. */
+    CommandLine commandLine() {
+        return command.commandLine();
     }
 
     PrintWriter out() {

@@ -1,6 +1,9 @@
 package dev.imgscale.cli;
 
+import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.daemon.stack.DestroyReport;
+import dev.imgscale.daemon.stack.StackConfig;
+import dev.imgscale.daemon.wire.S3Url;
 import dev.imgscale.daemon.local.FileParameterStore;
 import dev.imgscale.daemon.stack.InitReport;
 import dev.imgscale.daemon.port.ParameterStore;
@@ -10,6 +13,7 @@ import dev.imgscale.daemon.stack.StackOpener;
 import dev.imgscale.daemon.stack.StackProvisioner;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -36,6 +40,10 @@ final class InitCommand implements Callable<Integer> {
     @Option(names = "--visibility-timeout", paramLabel = "SECONDS", description = "Request visibility timeout (default: 60).")
     Integer visibilityTimeout;
 
+    @Option(names = "--source-bucket", paramLabel = "BUCKET",
+            description = "A bucket whose images workers may read in place (`upload s3://BUCKET/...`); repeat for several.")
+    List<String> sourceBuckets;
+
     @Override
     public Integer call() {
         Map<String, String> extra = new LinkedHashMap<>();
@@ -47,6 +55,16 @@ final class InitCommand implements Callable<Integer> {
         }
         if (visibilityTimeout != null) {
             extra.put("visibility-timeout", String.valueOf(visibilityTimeout));
+        }
+        if (sourceBuckets != null && !sourceBuckets.isEmpty()) {
+            for (String bucket : sourceBuckets) {
+                try {
+                    S3Url.checkBucket(bucket);
+                } catch (IllegalArgumentException e) {
+                    throw new ImgscaleException("--source-bucket " + e.getMessage(), e);
+                }
+            }
+            extra.put(StackConfig.SOURCE_BUCKETS, String.join(",", sourceBuckets));
         }
         PrintWriter out = context.out();
         try (StackContext stack = stackOptions.open(context.env(), extra)) {

@@ -19,8 +19,11 @@ import java.util.Locale;
 final class ResultWriter {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** One printed result: the best label and the top list, or an error code and message. */
-    record Row(String name, String label, float score, List<Top> top, String error, String message) {
+    /**
+     * One printed result: the best label and the top list, or an error code and message; {@code
+     * source} (null for local files and uploads) is the {@code s3://} URL of an image read in place.
+     */
+    record Row(String name, String label, float score, List<Top> top, String error, String message, String source) {
         record Top(String label, float score, int index) {
         }
 
@@ -30,18 +33,18 @@ final class ResultWriter {
 
         static Row of(ImageResult r) {
             if (!r.ok()) {
-                return new Row(r.name(), null, 0, List.of(), r.error().name(), r.message());
+                return new Row(r.name(), null, 0, List.of(), r.error().name(), r.message(), null);
             }
             List<Top> top = new ArrayList<>();
             for (Prediction p : r.top()) {
                 top.add(new Top(p.label(), p.probability(), p.classIndex()));
             }
-            return new Row(r.name(), r.best().label(), r.best().probability(), top, null, null);
+            return new Row(r.name(), r.best().label(), r.best().probability(), top, null, null, null);
         }
 
         static Row of(ResultRecord r) {
             if (!r.ok()) {
-                return new Row(r.name(), null, 0, List.of(), r.error(), r.message());
+                return new Row(r.name(), null, 0, List.of(), r.error(), r.message(), r.source());
             }
             List<Top> top = new ArrayList<>();
             if (r.top() != null) {
@@ -49,7 +52,7 @@ final class ResultWriter {
                     top.add(new Top(l.label(), l.score(), l.index()));
                 }
             }
-            return new Row(r.name(), r.label(), r.score() == null ? 0 : r.score(), top, null, null);
+            return new Row(r.name(), r.label(), r.score() == null ? 0 : r.score(), top, null, null, r.source());
         }
     }
 
@@ -126,6 +129,9 @@ final class ResultWriter {
     static String json(Row r) {
         ObjectNode node = JSON.createObjectNode();
         node.put("name", r.name());
+        if (r.source() != null) {
+            node.put("source", r.source()); // only images in place: other rows print as before
+        }
         if (r.ok()) {
             node.put("label", r.label());
             node.put("score", r.score());

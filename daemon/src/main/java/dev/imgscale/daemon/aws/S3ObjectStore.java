@@ -67,6 +67,11 @@ public final class S3ObjectStore implements ObjectStore {
     }
 
     @Override
+    public ObjectStore inBucket(String other) {
+        return new S3ObjectStore(s3, other, partSize);
+    }
+
+    @Override
     public String name() {
         return bucket;
     }

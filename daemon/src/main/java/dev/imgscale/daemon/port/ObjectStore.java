@@ -70,6 +70,14 @@ public interface ObjectStore {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " does not stream reads");
     }
 
+    /**
+     * The store of another bucket reached through the same client (and credentials): how a worker
+     * reads images in place from a source bucket. Cheap; callers cache one per bucket.
+     */
+    default ObjectStore inBucket(String bucket) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not reach other buckets");
+    }
+
     /** Deletes the keys that exist (missing keys are not an error). */
     void delete(Collection<String> keys);
 }

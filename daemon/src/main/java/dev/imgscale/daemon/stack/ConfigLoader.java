@@ -21,7 +21,8 @@ import java.util.function.Function;
  * source such as SSM Parameter Store ({@code --config ssm:/imgscale/<stack>}).
  *
  * <p>Keys: {@code stack, region, profile, model, input-bucket, output-bucket, request-queue,
- * dead-letter-queue, result-queue, visibility-timeout} (seconds), {@code max-receives}, and the EC2
+ * dead-letter-queue, result-queue, visibility-timeout} (seconds), {@code max-receives},
+ * {@code source-buckets} (comma-separated: the buckets workers may read images from in place), and the EC2
  * fleet's keys ({@link dev.imgscale.daemon.aws.Ec2FleetConfig#KEYS}).
  */
 public final class ConfigLoader {
@@ -29,7 +30,7 @@ public final class ConfigLoader {
 
     private static List<String> keys() {
         List<String> keys = new java.util.ArrayList<>(List.of("stack", "region", "profile", "model", "input-bucket", "output-bucket",
-                "request-queue", "dead-letter-queue", "result-queue", "visibility-timeout", "max-receives"));
+                "request-queue", "dead-letter-queue", "result-queue", "visibility-timeout", "max-receives", StackConfig.SOURCE_BUCKETS));
         keys.addAll(dev.imgscale.daemon.aws.Ec2FleetConfig.KEYS);
         return List.copyOf(keys);
     }

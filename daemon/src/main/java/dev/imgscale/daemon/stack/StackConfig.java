@@ -28,10 +28,24 @@ public record StackConfig(StackNames names, String model, AwsSettings aws, boole
     public static final Duration DEFAULT_VISIBILITY = Duration.ofSeconds(60);
     public static final int DEFAULT_MAX_RECEIVES = 5;
 
+    /** The configuration key of the buckets (comma-separated) whose objects the workers may read in place. */
+    public static final String SOURCE_BUCKETS = "source-buckets";
+
     public StackConfig {
         values = Map.copyOf(values);
         if (maxReceives < 2) {
             throw new ImgscaleException("max-receives must be at least 2, so a request survives one worker failure.");
         }
+    }
+
+    /** The buckets the workers may read images from in place ({@value #SOURCE_BUCKETS}), as their IAM policy grants. */
+    public java.util.List<String> sourceBuckets() {
+        String v = values.getOrDefault(SOURCE_BUCKETS, "");
+        return java.util.Arrays.stream(v.split(",")).map(String::strip).filter(b -> !b.isEmpty()).toList();
+    }
+
+    /** Whether the workers may read the bucket: on the local stack any bucket of its S3 is a source. */
+    public boolean mayRead(String bucket) {
+        return local || sourceBuckets().contains(bucket);
     }
 }

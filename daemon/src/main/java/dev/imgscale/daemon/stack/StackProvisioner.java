@@ -191,6 +191,9 @@ public final class StackProvisioner {
         p.put("result-queue", n.resultQueue());
         p.put("visibility-timeout", Long.toString(cfg.visibilityTimeout().toSeconds()));
         p.put("max-receives", Integer.toString(cfg.maxReceives()));
+        if (!cfg.sourceBuckets().isEmpty()) {
+            p.put(StackConfig.SOURCE_BUCKETS, String.join(",", cfg.sourceBuckets()));
+        }
         if (extra != null) {
             extra.forEach((rawKey, value) -> {
                 String key = ConfigLoader.normalise(rawKey);

@@ -35,7 +35,8 @@ public record S3Url(String bucket, String key) {
         return new S3Url(bucket, key);
     }
 
-    static void checkBucket(String bucket) {
+    /** @throws IllegalArgumentException (one sentence) when {@code bucket} is not an S3 bucket name */
+    public static void checkBucket(String bucket) {
         if (!BUCKET.matcher(bucket).matches() || bucket.contains("..")) {
             throw new IllegalArgumentException("'" + bucket + "' is not an S3 bucket name (3-63 lower-case letters, digits, dots and hyphens).");
         }

@@ -70,6 +70,9 @@ public record WorkRequest(String job, String name, long sentAt, String source, I
         }
         String job = text(n, "job");
         String name = text(n, "name");
+        if (n.hasNonNull("sentAt") && !n.get("sentAt").canConvertToLong()) {
+            throw malformed("sentAt is not a time in epoch milliseconds: " + n.get("sentAt"));
+        }
         long sentAt = n.path("sentAt").asLong(0);
         if (v == ImageRequest.VERSION) {
             return new WorkRequest(job, name, sentAt, null, ImageLocation.UPLOADED);

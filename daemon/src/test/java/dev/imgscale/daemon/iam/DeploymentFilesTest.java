@@ -282,7 +282,8 @@ class DeploymentFilesTest {
         Path printed = dir.resolve("printed");
 
         Result r = run(List.of("bash", repo("examples/iam/create-roles.sh").toString(), "--print", printed.toString(),
-                IamPolicyTest.STACK, IamPolicyTest.REGION), Map.of("FAKE_ACCOUNT", IamPolicyTest.ACCOUNT), bin);
+                IamPolicyTest.STACK, IamPolicyTest.REGION), Map.of("FAKE_ACCOUNT", IamPolicyTest.ACCOUNT,
+                "SOURCE_BUCKETS", String.join(",", IamPolicyTest.SOURCE_BUCKETS)), bin);
 
         assertEquals(0, r.exit(), r.output());
         for (IamPolicyTest.Role role : IamPolicyTest.ROLES) {

@@ -55,8 +55,9 @@ import org.junit.jupiter.api.Test;
  * their waiters) is an API operation, translated to the IAM actions it needs by {@link #SDK_TO_IAM},
  * which fails the test for an operation it does not know rather than guess.
  *
- * <p>The policies carry three placeholders, {@code {{stack}}}, {@code {{account}}} and
- * {@code {{region}}}, which {@code examples/iam/create-roles.sh} fills in; here they are rendered
+ * <p>The policies carry the placeholders {@code {{stack}}}, {@code {{account}}} and
+ * {@code {{region}}}, and {@code {{source-bucket}}} (a line per bucket images are read from in
+ * place), which {@code examples/iam/create-roles.sh} fills in; here they are rendered
  * with sample values and each resource is compared with the names the code derives
  * ({@link StackNames#derive}, {@link Keys}, {@link ObjectStoreWorkerBoard}, {@link S3Lease#KEY},
  * {@link SsmParameterStore#path}).
@@ -67,6 +68,8 @@ class IamPolicyTest {
     static final String REGION = "eu-west-1";
     static final StackNames NAMES = StackNames.derive(STACK, ACCOUNT + "-" + REGION);
     static final String WORKER_ROLE = "imgscale-" + STACK + "-worker";
+    /** The sample source-buckets ({@code {{source-bucket}}}: images read in place; create-roles.sh's SOURCE_BUCKETS). */
+    static final List<String> SOURCE_BUCKETS = List.of("demo-photos", "archive.example");
 
     private static final String DAEMON = "dev/imgscale/daemon/";
     private static final String SDK = "software/amazon/awssdk/services/";
@@ -358,17 +361,20 @@ class IamPolicyTest {
     }
 
     @Test
-    void should_use_only_the_three_placeholders_that_create_roles_fills_in() throws IOException {
+    void should_use_only_the_placeholders_that_create_roles_fills_in() throws IOException {
         Pattern placeholder = Pattern.compile("\\{\\{([^}]*)}}");
         Path iam = repo().resolve("examples/iam");
         try (Stream<Path> files = Files.list(iam)) {
             for (Path file : (Iterable<Path>) files.filter(f -> f.toString().endsWith(".json"))::iterator) {
                 Matcher m = placeholder.matcher(Files.readString(file));
                 while (m.find()) {
-                    assertTrue(Set.of("stack", "account", "region").contains(m.group(1)),
+                    assertTrue(Set.of("stack", "account", "region", "source-bucket").contains(m.group(1)),
                             file.getFileName() + " uses the unknown placeholder " + m.group());
                 }
-                JSON.readTree(render(Files.readString(file))); // valid JSON once rendered
+                // valid JSON once rendered, with several source buckets, one, or none
+                JSON.readTree(render(Files.readString(file)));
+                JSON.readTree(render(Files.readString(file), List.of("demo-photos")));
+                JSON.readTree(render(Files.readString(file), List.of()));
             }
         }
     }
@@ -560,7 +566,22 @@ class IamPolicyTest {
     }
 
     static String render(String template) {
-        return template.replace("{{stack}}", STACK).replace("{{account}}", ACCOUNT).replace("{{region}}", REGION);
+        return render(template, SOURCE_BUCKETS);
+    }
+
+    /** As create-roles.sh renders: a line naming {@code {{source-bucket}}} once per source bucket, none for none. */
+    static String render(String template, List<String> sourceBuckets) {
+        List<String> out = new ArrayList<>();
+        for (String line : template.split("\n", -1)) {
+            if (line.contains("{{source-bucket}}")) {
+                for (String bucket : sourceBuckets) {
+                    out.add(line.replace("{{source-bucket}}", bucket));
+                }
+            } else {
+                out.add(line);
+            }
+        }
+        return String.join("\n", out).replace("{{stack}}", STACK).replace("{{account}}", ACCOUNT).replace("{{region}}", REGION);
     }
 
     static JsonNode readPolicy(String file) throws IOException {
@@ -602,6 +623,10 @@ class IamPolicyTest {
         String ssm = "arn:aws:ssm:" + REGION + ":" + ACCOUNT + ":parameter" + SsmParameterStore.path(STACK);
         switch (action) {
             case "s3:GetObject", "s3:PutObject", "s3:DeleteObject" -> {
+                // images read in place: any key of a source bucket, read only
+                if (action.equals("s3:GetObject") && SOURCE_BUCKETS.stream().anyMatch(b -> resource.equals("arn:aws:s3:::" + b + "/*"))) {
+                    return null;
+                }
                 for (String bucket : buckets) {
                     String prefix = "arn:aws:s3:::" + bucket + "/";
                     if (resource.startsWith(prefix) && objectKeyPattern(resource.substring(prefix.length()))) {
@@ -610,7 +635,13 @@ class IamPolicyTest {
                 }
                 return "expected arn:aws:s3:::<input or output bucket>/<one of imgscale's key prefixes>*";
             }
-            case "s3:ListBucket", "s3:CreateBucket", "s3:DeleteBucket", "s3:GetBucketPublicAccessBlock",
+            case "s3:ListBucket" -> {
+                // a source bucket: listed by upload, and a missing image must answer 404, not 403
+                return buckets.stream().anyMatch(b -> resource.equals("arn:aws:s3:::" + b))
+                        || SOURCE_BUCKETS.stream().anyMatch(b -> resource.equals("arn:aws:s3:::" + b)) ? null
+                        : "expected one of the stack's buckets " + buckets + " or a source bucket";
+            }
+            case "s3:CreateBucket", "s3:DeleteBucket", "s3:GetBucketPublicAccessBlock",
                  "s3:PutBucketPublicAccessBlock", "s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration" -> {
                 return buckets.stream().anyMatch(b -> resource.equals("arn:aws:s3:::" + b)) ? null
                         : "expected one of the stack's buckets " + buckets;

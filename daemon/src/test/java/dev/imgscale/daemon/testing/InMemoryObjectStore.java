@@ -36,13 +36,54 @@ public final class InMemoryObjectStore implements ObjectStore {
     }
 
     private final String name;
+    /** This store and the others reached with {@link #inBucket}: one account's buckets. */
+    private final Map<String, InMemoryObjectStore> account;
     private final ConcurrentSkipListMap<String, byte[]> objects = new ConcurrentSkipListMap<>();
     private final Map<Op, Function<String, RuntimeException>> faults = new EnumMap<>(Op.class);
     private final Map<Op, Long> calls = new EnumMap<>(Op.class);
     private volatile boolean removed;
 
     public InMemoryObjectStore(String name) {
+        this(name, new java.util.concurrent.ConcurrentHashMap<>());
+    }
+
+    private InMemoryObjectStore(String name, Map<String, InMemoryObjectStore> account) {
         this.name = Objects.requireNonNull(name, "name");
+        this.account = account;
+        account.putIfAbsent(name, this);
+    }
+
+    /** Another bucket of the same account, as S3ObjectStore reaches it through the same client. */
+    @Override
+    public InMemoryObjectStore inBucket(String bucket) {
+        synchronized (account) {
+            InMemoryObjectStore store = account.get(bucket);
+            return store != null ? store : new InMemoryObjectStore(bucket, account);
+        }
+    }
+
+    @Override
+    public Optional<byte[]> getRange(String key, long offset, long length, long maxBytes) {
+        if (offset < 0 || length <= 0) {
+            throw new IllegalArgumentException("not a range: " + offset + "+" + length);
+        }
+        enter(Op.GET, key);
+        byte[] b = objects.get(key);
+        if (b == null) {
+            return Optional.empty();
+        }
+        if (length > maxBytes) {
+            throw new ObjectTooLargeException(key, length, maxBytes);
+        }
+        if (offset + length > b.length) {
+            throw new dev.imgscale.daemon.port.ObjectRangeException("the range " + offset + "+" + length + " is past the end of " + key + " (" + b.length + " bytes)");
+        }
+        return Optional.of(java.util.Arrays.copyOfRange(b, (int) offset, (int) (offset + length)));
+    }
+
+    @Override
+    public java.util.stream.Stream<String> keys(String prefix) {
+        return list(prefix).stream();
     }
 
     @Override

@@ -1,9 +1,11 @@
 package dev.imgscale.daemon.worker.stage;
 
 import dev.imgscale.classifier.decode.ErrorCode;
+import dev.imgscale.daemon.port.ObjectRangeException;
 import dev.imgscale.daemon.port.ObjectStore;
 import dev.imgscale.daemon.port.ObjectTooLargeException;
 import dev.imgscale.daemon.port.QueueMessage;
+import dev.imgscale.daemon.wire.ImageLocation;
 import dev.imgscale.daemon.wire.Keys;
 import java.util.HashMap;
 import java.util.List;
@@ -13,11 +15,13 @@ import java.util.concurrent.ExecutorService;
 
 /**
  * The receive stage's work on a batch: reads each request, drops those of jobs that were reset,
- * downloads the images concurrently and, when decoding ahead, decodes each as it arrives.
+ * downloads the images concurrently (from the input bucket, or in place from their own bucket) and, when decoding ahead, decodes each as it arrives.
  */
 final class BatchPreparer {
     private final ObjectStore input;
     private final ObjectStore output;
+    /** The source buckets of images read in place, reached through the input store's client. */
+    private final SourceStores sources;
     private final long maxImageBytes;
     /** Null unless images are decoded in the receive stage. */
     private final Decoder decodeAhead;
@@ -28,6 +32,7 @@ final class BatchPreparer {
                   ShutdownSignal shutdown) {
         this.input = input;
         this.output = output;
+        this.sources = new SourceStores(input);
         this.maxImageBytes = maxImageBytes;
         this.decodeAhead = decodeAhead;
         this.io = io;
@@ -95,20 +100,38 @@ final class BatchPreparer {
         });
     }
 
+    /** The image's bytes from where its request says it is; a missing image or one over the limit is an error row. */
     private void fetch(Item item) {
-        String key = Keys.input(item.job, item.name);
+        ImageLocation location = item.request == null ? ImageLocation.UPLOADED : item.request.location();
+        ObjectStore store;
+        String key;
+        if (location instanceof ImageLocation.InPlace p) {
+            store = sources.of(p.object().bucket());
+            key = p.object().key();
+        } else if (location instanceof ImageLocation.InShard s) {
+            store = input;
+            key = s.shardKey();
+        } else {
+            store = input;
+            key = Keys.input(item.job, item.name);
+        }
         Optional<byte[]> bytes;
         try {
-            bytes = input.get(key, maxImageBytes);
+            bytes = location instanceof ImageLocation.InShard s
+                    ? store.getRange(key, s.offset(), s.length(), maxImageBytes)
+                    : store.get(key, maxImageBytes);
         } catch (ObjectTooLargeException e) {
             item.fail(ErrorCode.TOO_LARGE.name(), "the image has " + e.size() + " bytes, over the " + e.limit() + "-byte limit");
             return;
+        } catch (ObjectRangeException e) {
+            item.fail(Results.MISSING, "the image is not where its request says in " + key + ": " + e.getMessage());
+            return;
         } catch (RuntimeException e) {
-            item.leave("cannot download " + key + ": " + e);
+            item.leave("cannot download " + key + " from bucket " + store.name() + ": " + e);
             return;
         }
         if (bytes.isEmpty()) {
-            item.fail(Results.MISSING, "the image " + key + " is not in bucket " + input.name());
+            item.fail(Results.MISSING, "the image " + key + " is not in bucket " + store.name());
             return;
         }
         item.bytes = bytes.get();

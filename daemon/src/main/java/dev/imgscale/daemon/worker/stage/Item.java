@@ -2,14 +2,14 @@ package dev.imgscale.daemon.worker.stage;
 
 import dev.imgscale.classifier.Prediction;
 import dev.imgscale.daemon.port.QueueMessage;
-import dev.imgscale.daemon.wire.ImageRequest;
+import dev.imgscale.daemon.wire.WorkRequest;
 import dev.imgscale.daemon.wire.ResultRecord;
 import java.util.List;
 
 /** One request of a batch, as it goes through the stages. Touched by one thread at a time. */
 final class Item {
     final QueueMessage message;
-    ImageRequest request;
+    WorkRequest request;
     String job;
     String name;
     Disposition disposition = Disposition.PENDING;

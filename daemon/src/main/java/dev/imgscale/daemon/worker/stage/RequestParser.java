@@ -2,9 +2,9 @@ package dev.imgscale.daemon.worker.stage;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.imgscale.daemon.wire.ImageNames;
-import dev.imgscale.daemon.wire.ImageRequest;
 import dev.imgscale.daemon.wire.JobId;
 import dev.imgscale.daemon.wire.Json;
+import dev.imgscale.daemon.wire.WorkRequest;
 
 /**
  * Reads a request body: a pure function. A request whose job and image name make safe keys but
@@ -20,7 +20,7 @@ public final class RequestParser {
     }
 
     /** A request this worker reads. */
-    public record Valid(ImageRequest request) implements Parsed {
+    public record Valid(WorkRequest request) implements Parsed {
     }
 
     /** A request of a known job and image that cannot be read otherwise: answered with a MALFORMED result. */
@@ -33,10 +33,8 @@ public final class RequestParser {
 
     public static Parsed parse(String body) {
         try {
-            ImageRequest r = Json.read(body, ImageRequest.class);
-            if (r.v() != ImageRequest.VERSION) {
-                return malformed(body, "request version " + r.v() + " (this worker reads version " + ImageRequest.VERSION + ")");
-            }
+            // versions 1 and 2: an image uploaded, in a shard, or in place in a source bucket
+            WorkRequest r = WorkRequest.parse(body);
             if (!safeJobAndName(r.job(), r.name())) {
                 return malformed(body, "job '" + r.job() + "' or image name '" + r.name() + "' cannot be used in a key");
             }

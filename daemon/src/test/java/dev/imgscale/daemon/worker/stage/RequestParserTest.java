@@ -4,8 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.imgscale.daemon.wire.ImageLocation;
 import dev.imgscale.daemon.wire.ImageRequest;
 import dev.imgscale.daemon.wire.Json;
+import dev.imgscale.daemon.wire.ObjectRef;
+import dev.imgscale.daemon.wire.WorkRequest;
 import org.junit.jupiter.api.Test;
 
 class RequestParserTest {
@@ -14,7 +17,18 @@ class RequestParserTest {
     @Test
     void should_read_a_request() {
         ImageRequest r = ImageRequest.of(JOB, "dir/cat.jpg", 42);
-        assertEquals(new RequestParser.Valid(r), RequestParser.parse(Json.write(r)));
+        assertEquals(new RequestParser.Valid(new WorkRequest(JOB, "dir/cat.jpg", 42, null, ImageLocation.UPLOADED)),
+                RequestParser.parse(Json.write(r)));
+    }
+
+    @Test
+    void should_read_a_request_for_an_image_in_place() {
+        WorkRequest r = new WorkRequest(JOB, "2024/cat.jpg", 7, "s3://photos/2024/cat.jpg",
+                new ImageLocation.InPlace(new ObjectRef("photos", "2024/cat.jpg")));
+        assertEquals(new RequestParser.Valid(r), RequestParser.parse(r.toJson()));
+        RequestParser.Malformed bad = assertInstanceOf(RequestParser.Malformed.class,
+                RequestParser.parse("{\"v\":2,\"job\":\"" + JOB + "\",\"name\":\"a.jpg\",\"sentAt\":1,\"object\":{\"bucket\":\"Bad_Bucket\",\"key\":\"a.jpg\"}}"));
+        assertTrue(bad.reason().startsWith("not a valid image request: "), bad.reason());
     }
 
     @Test
@@ -25,8 +39,8 @@ class RequestParserTest {
         assertEquals("odd.jpg", m.name());
 
         RequestParser.Malformed v = assertInstanceOf(RequestParser.Malformed.class,
-                RequestParser.parse("{\"v\":2,\"job\":\"" + JOB + "\",\"name\":\"a.jpg\",\"sentAt\":1}"));
-        assertEquals("request version 2 (this worker reads version 1)", v.reason());
+                RequestParser.parse("{\"v\":3,\"job\":\"" + JOB + "\",\"name\":\"a.jpg\",\"sentAt\":1}"));
+        assertEquals("not a valid image request: request version 3 (this worker reads versions 1 and 2; upgrade it)", v.reason());
     }
 
     @Test
