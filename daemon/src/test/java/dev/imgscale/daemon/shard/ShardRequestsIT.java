@@ -34,7 +34,7 @@ import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
  * one results object per batch, and a reader that lists and reads the batches. Prints the
  * figures (docs/data-plane.md quotes them); asserts the request counts the design implies.
  */
-class ShardRequestsTest {
+class ShardRequestsIT {
     /** The 14 development images this many times (docs/data-plane.md quotes a run with -Dimgscale.copies=20: 280 images). */
     static final int COPIES = Integer.getInteger("imgscale.copies", 5);
     static final int BATCH = 10;

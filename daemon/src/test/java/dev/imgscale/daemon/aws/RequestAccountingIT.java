@@ -21,7 +21,7 @@ import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
 
 /** The clients from {@link AwsClients} count what they send, on the real protocol (the local stack). */
-class RequestAccountingTest {
+class RequestAccountingIT {
     @TempDir
     static Path dataDir;
 

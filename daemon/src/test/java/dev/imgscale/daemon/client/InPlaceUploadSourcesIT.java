@@ -38,7 +38,7 @@ import software.amazon.awssdk.core.sync.RequestBody;
  * the object where it is, names from the keys with ImageNames' rules, and a refusal of a bucket
  * outside {@code source-buckets} when the stack is not the local one.
  */
-class InPlaceUploadSourcesTest {
+class InPlaceUploadSourcesIT {
     @TempDir
     static Path dataDir;
 

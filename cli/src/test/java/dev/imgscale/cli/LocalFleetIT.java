@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The controller with the local-process fleet, each a real process: it scales from 0 to the cap
  * for a burst and back to 0, never terminates a busy worker, and survives being killed mid-burst.
  */
-class LocalFleetTest {
+class LocalFleetIT {
     static final ObjectMapper JSON = new ObjectMapper();
 
     /** Samples the fleet's registry: the most workers at once, and every pid seen. */

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Tar shards on the local stack: written streaming, opened by the real tar, read back by range. */
-class ShardTest {
+class ShardIT {
     @TempDir
     static Path dataDir;
 

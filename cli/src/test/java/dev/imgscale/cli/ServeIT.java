@@ -51,7 +51,7 @@ import org.junit.jupiter.api.io.TempDir;
  * leaving anything behind.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class ServeTest {
+class ServeIT {
     static final ObjectMapper JSON = new ObjectMapper();
     static final long MAX_FILE = 2L << 20;
     static final long MAX_REQUEST = 4L << 20;

@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * `results`; the labels are `classify`'s on the same files.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class InPlaceUploadTest {
+class InPlaceUploadIT {
     static final String BUCKET = "user-photos";
     static final StackNames NAMES = StackNames.derive(StackNames.DEFAULT_STACK, null);
 
@@ -68,7 +68,7 @@ class InPlaceUploadTest {
         photos.put("shoot/2023/elsewhere.jpg", Files.readAllBytes(local.resolve("parrot.jpg")), "image/jpeg");
         CliRun classify = pipeline.run("classify", "--output", "csv", local.toString());
         assertEquals(3, classify.exitCode(), "the text file fails, the rest are labelled\n" + classify.evidence());
-        classified = PipelineTest.csvRows(classify);
+        classified = PipelineIT.csvRows(classify);
         assertEquals(TestAssets.expected().size() + 1, classified.size(), classify.evidence());
     }
 
@@ -99,7 +99,7 @@ class InPlaceUploadTest {
         pipeline.worker("--idle-exit", "300");
         CliRun results = pipeline.run("results", "--local", "--follow", "--timeout", "240", "--output", "csv", "--job", job);
         assertEquals(3, results.exitCode(), "two images failed\n" + results.evidence() + pipeline.workerLog(0));
-        Map<String, String[]> rows = PipelineTest.csvRows(results);
+        Map<String, String[]> rows = PipelineIT.csvRows(results);
         assertEquals(classified.size() + 1, rows.size(), "the listed images, and no readme.txt or 2023/\n" + results.evidence());
         for (Map.Entry<String, String[]> e : classified.entrySet()) {
             String[] got = rows.get(e.getKey());
@@ -140,7 +140,7 @@ class InPlaceUploadTest {
             cmd.addAll(List.of(args));
             CliRun up = pipeline.run(cmd.toArray(String[]::new));
             assertEquals(0, up.exitCode(), up.evidence());
-            Map<String, String[]> rows = PipelineTest.csvRows(up);
+            Map<String, String[]> rows = PipelineIT.csvRows(up);
             assertEquals(args[1].endsWith(".csv") ? csv.size() - 1 : keys.size(), rows.size(), up.evidence());
             for (Map.Entry<String, String[]> e : rows.entrySet()) {
                 // in a manifest an image's name is its key

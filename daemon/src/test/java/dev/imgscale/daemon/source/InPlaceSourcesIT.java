@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.core.sync.RequestBody;
 
 /** Any bucket of the local stack's S3 is a source: prefixes and manifests on the real protocol. */
-class InPlaceSourcesTest {
+class InPlaceSourcesIT {
     @TempDir
     static Path dataDir;
 

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Names map back 1:1 through the pipeline (upload, a real worker process, results). */
-class UploadNamesTest {
+class UploadNamesIT {
     @TempDir
     Path dir;
 
@@ -25,7 +25,7 @@ class UploadNamesTest {
             pipeline.worker("--idle-exit", "300");
             CliRun up = pipeline.run("upload", "--local", "--wait", "--timeout", "240", "--output", "csv", folder.toString());
             assertEquals(0, up.exitCode(), up.evidence() + pipeline.workerLog(0));
-            Map<String, String[]> rows = PipelineTest.csvRows(up);
+            Map<String, String[]> rows = PipelineIT.csvRows(up);
             assertEquals(3, rows.size(), up.evidence());
             assertEquals("Egyptian Mau", rows.get("DUP.jpg")[1], up.evidence());
             assertEquals("macaw", rows.get("dup.jpg")[1], up.evidence());

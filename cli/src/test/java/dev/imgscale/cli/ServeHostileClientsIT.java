@@ -47,7 +47,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Unicode name through the headers, too many uploads at once from one address. Every refusal has
  * its status and a JSON error, and leaves nothing in the stack.
  */
-class ServeHostileClientsTest {
+class ServeHostileClientsIT {
     static final ObjectMapper JSON = new ObjectMapper();
     static final long MAX_FILE = 2L << 20;
     static final long MAX_REQUEST = 4L << 20;

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The whole pipeline on the embedded stack: upload, a real worker process, results, status, reset. */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class PipelineTest {
+class PipelineIT {
     static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir

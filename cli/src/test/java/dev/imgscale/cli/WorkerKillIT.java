@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A worker process killed with SIGKILL in the middle of its work loses nothing and doubles nothing. */
-class WorkerKillTest {
+class WorkerKillIT {
     @Test
     void should_give_every_image_exactly_one_result_when_a_worker_is_killed_mid_batch(@TempDir Path dir) throws Exception {
         // a short visibility timeout, so the killed worker's messages come back quickly

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Keys S3 takes and a file system does not: long path segments, on the real protocol. */
-class LongKeyBlobStoreTest {
+class LongKeyBlobStoreIT {
     @TempDir
     Path dataDir;
 
