@@ -40,7 +40,9 @@ class WorkerInterruptionIT {
         try (FakeImds imds = FakeImds.start();
              LocalPipeline p = LocalPipeline.start(dir, Map.of("IMGSCALE_VISIBILITY_TIMEOUT", "120",
                      "AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.uri()))) {
-            int images = LocalPipeline.copies(dir.resolve("images"), 8).size();
+            // enough work that the job outlasts the watcher's poll (every 5 s) on a quiet machine too:
+            // 112 images were all done before the notice was even seen
+            int images = LocalPipeline.copies(dir.resolve("images"), 40).size();
             CliRun up = p.run("upload", "--local", dir.resolve("images").toString());
             assertEquals(0, up.exitCode(), up.evidence());
             String job = up.out().strip();
