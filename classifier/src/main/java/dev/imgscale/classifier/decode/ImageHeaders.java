@@ -1,6 +1,5 @@
 package dev.imgscale.classifier.decode;
 
-import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Objects;
 
@@ -78,7 +77,7 @@ public final class ImageHeaders {
             throw new ImageRejectedException(ErrorCode.EMPTY, "the file is empty (0 bytes)");
         }
         ImageFormat format = sniff(data);
-        Bytes b = new Bytes(data, format);
+        HeaderBytes b = new HeaderBytes(data, format);
         try {
             return switch (format) {
                 case JPEG -> jpeg(b);
@@ -87,8 +86,8 @@ public final class ImageHeaders {
                 case GIF -> gif(b);
                 case WEBP -> webp(b);
                 case TIFF -> tiff(b);
-                case PNM -> pnm(b);
-                case UNKNOWN -> throw new ImageRejectedException(ErrorCode.UNSUPPORTED, describeUnknown(data));
+                case PNM -> PnmHeaders.read(b);
+                case UNKNOWN -> throw new ImageRejectedException(ErrorCode.UNSUPPORTED, UnknownFormat.describe(data));
             };
         } catch (RuntimeException e) {
             // Every read is bounds-checked, so this is a parser bug; still, the contract is "never unchecked".
@@ -99,7 +98,7 @@ public final class ImageHeaders {
 
     // ---------------------------------------------------------------- JPEG
 
-    private static ImageHeader jpeg(Bytes b) throws ImageRejectedException {
+    private static ImageHeader jpeg(HeaderBytes b) throws ImageRejectedException {
         int pos = 2; // after SOI
         ImageHeader header = null;
         while (true) {
@@ -173,7 +172,7 @@ public final class ImageHeaders {
      * many minutes. Real encoders write at most a few dozen scans, so more than {@link #MAX_JPEG_SCANS}
      * is treated as corrupt (libjpeg-turbo's djpeg has -maxscans for the same reason).
      */
-    private static void checkJpegScans(Bytes b, int afterFirstScanHeader) throws ImageRejectedException {
+    private static void checkJpegScans(HeaderBytes b, int afterFirstScanHeader) throws ImageRejectedException {
         byte[] d = b.data;
         int n = d.length;
         int scans = 1;
@@ -221,7 +220,7 @@ public final class ImageHeaders {
 
     // ---------------------------------------------------------------- PNG
 
-    private static ImageHeader png(Bytes b) throws ImageRejectedException {
+    private static ImageHeader png(HeaderBytes b) throws ImageRejectedException {
         if (b.u32be(8) != 13 || !b.matches(12, "IHDR")) {
             throw b.corrupt("the PNG does not start with a 13-byte IHDR chunk");
         }
@@ -256,7 +255,7 @@ public final class ImageHeaders {
 
     // ---------------------------------------------------------------- BMP
 
-    private static ImageHeader bmp(Bytes b) throws ImageRejectedException {
+    private static ImageHeader bmp(HeaderBytes b) throws ImageRejectedException {
         long dibSize = b.u32le(14);
         long width;
         long height;
@@ -281,13 +280,13 @@ public final class ImageHeaders {
 
     // ---------------------------------------------------------------- GIF
 
-    private static ImageHeader gif(Bytes b) throws ImageRejectedException {
+    private static ImageHeader gif(HeaderBytes b) throws ImageRejectedException {
         return new ImageHeader(ImageFormat.GIF, b.u16le(6), b.u16le(8));
     }
 
     // ---------------------------------------------------------------- WebP
 
-    private static ImageHeader webp(Bytes b) throws ImageRejectedException {
+    private static ImageHeader webp(HeaderBytes b) throws ImageRejectedException {
         String chunk = b.ascii(12, 4);
         long chunkSize = b.u32le(16);
         int p = 20; // chunk payload
@@ -330,7 +329,7 @@ public final class ImageHeaders {
 
     // ---------------------------------------------------------------- TIFF
 
-    private static ImageHeader tiff(Bytes b) throws ImageRejectedException {
+    private static ImageHeader tiff(HeaderBytes b) throws ImageRejectedException {
         b.littleEndian = b.u8(0) == 'I';
         boolean big = b.u16(2) == 43;
         long ifd;
@@ -378,7 +377,7 @@ public final class ImageHeaders {
     }
 
     /** The first value of a SHORT, LONG or LONG8 directory entry, inline or at its offset. */
-    private static long tiffValue(Bytes b, int entry, boolean big) throws ImageRejectedException {
+    private static long tiffValue(HeaderBytes b, int entry, boolean big) throws ImageRejectedException {
         int type = b.u16(entry + 2);
         long count = big ? b.u64(entry + 4) : b.u32(entry + 4);
         int size = switch (type) {
@@ -407,182 +406,9 @@ public final class ImageHeaders {
         };
     }
 
-    // ---------------------------------------------------------------- PNM / PAM
-
-    private static ImageHeader pnm(Bytes b) throws ImageRejectedException {
-        if (b.u8(1) == '7') {
-            return pam(b);
-        }
-        // P1-P6: magic, then width, height (and maxval) as ASCII decimals separated by whitespace
-        // and '#' comments, the way OpenCV's ReadNumber() reads them.
-        int[] pos = {2};
-        int width = pnmNumber(b, pos, "width");
-        int height = pnmNumber(b, pos, "height");
-        return new ImageHeader(ImageFormat.PNM, width, height);
-    }
-
-    private static int pnmNumber(Bytes b, int[] pos, String what) throws ImageRejectedException {
-        int p = pos[0];
-        while (true) {
-            if (p >= b.length()) {
-                throw b.corrupt("the PNM header ends before its " + what);
-            }
-            int c = b.u8(p);
-            if (c == '#') {
-                while (p < b.length() && b.u8(p) != '\n' && b.u8(p) != '\r') {
-                    p++;
-                }
-            } else if (isSpace(c)) {
-                p++;
-            } else if (c >= '0' && c <= '9') {
-                break;
-            } else {
-                throw b.corrupt("the PNM header has an unexpected byte 0x" + Integer.toHexString(c)
-                        + " where its " + what + " should be");
-            }
-        }
-        long value = 0;
-        while (p < b.length() && b.u8(p) >= '0' && b.u8(p) <= '9') {
-            value = value * 10 + (b.u8(p) - '0');
-            if (value > Integer.MAX_VALUE) {
-                throw b.corrupt("the PNM header declares an impossible " + what);
-            }
-            p++;
-        }
-        pos[0] = p;
-        return (int) value;
-    }
-
-    /** PAM (P7): "KEY value" lines up to ENDHDR; WIDTH and HEIGHT are required. */
-    private static ImageHeader pam(Bytes b) throws ImageRejectedException {
-        long width = -1;
-        long height = -1;
-        int p = 3;
-        while (true) {
-            if (p >= b.length()) {
-                throw b.corrupt("the PAM header ends without ENDHDR");
-            }
-            int end = p;
-            while (end < b.length() && b.u8(end) != '\n') {
-                end++;
-            }
-            String line = b.ascii(p, end - p).strip();
-            p = end + 1;
-            if (line.isEmpty() || line.startsWith("#")) {
-                continue;
-            }
-            String[] kv = line.split("\\s+", 2);
-            String key = kv[0].toUpperCase(Locale.ROOT);
-            if (key.equals("ENDHDR")) {
-                break;
-            }
-            if (key.equals("WIDTH") || key.equals("HEIGHT")) {
-                long v;
-                try {
-                    v = kv.length < 2 ? -1 : Long.parseLong(kv[1].strip());
-                } catch (NumberFormatException e) {
-                    v = -1;
-                }
-                if (v < 0 || v > Integer.MAX_VALUE) {
-                    throw b.corrupt("the PAM header has an invalid " + key + " line");
-                }
-                if (key.equals("WIDTH")) {
-                    width = v;
-                } else {
-                    height = v;
-                }
-            }
-        }
-        if (width < 0 || height < 0) {
-            throw b.corrupt("the PAM header has no " + (width < 0 ? "WIDTH" : "HEIGHT"));
-        }
-        return new ImageHeader(ImageFormat.PNM, (int) width, (int) height);
-    }
-
-    // ---------------------------------------------------------------- unknown formats
-
-    /** One sentence for an unrecognised file, naming what it looks like when that is easy to tell. */
-    static String describeUnknown(byte[] d) {
-        String looks = looksLike(d);
-        StringBuilder hex = new StringBuilder();
-        for (int i = 0; i < Math.min(8, d.length); i++) {
-            hex.append(i == 0 ? "" : " ").append(String.format(Locale.ROOT, "%02X", d[i] & 0xFF));
-        }
-        return "not a supported image format" + (looks == null ? "" : " (the content looks like " + looks + ")")
-                + "; accepted are JPEG, PNG, BMP, WebP, TIFF and PNM; the file starts with bytes " + hex;
-    }
-
-    private static String looksLike(byte[] d) {
-        if (startsWith(d, 4, 'f', 't', 'y', 'p')) {
-            String brand = d.length >= 12 ? new String(d, 8, 4, StandardCharsets.ISO_8859_1) : "";
-            if (brand.startsWith("avi")) {
-                return "AVIF";
-            }
-            if (brand.startsWith("hei") || brand.startsWith("mif") || brand.startsWith("hev")) {
-                return "HEIC/HEIF";
-            }
-            return "an ISO media file (MP4/MOV/HEIF)";
-        }
-        if (startsWith(d, 0, '%', 'P', 'D', 'F')) {
-            return "PDF";
-        }
-        if (startsWith(d, 0, 'P', 'K', 3, 4)) {
-            return "a ZIP archive";
-        }
-        if (startsWith(d, 0, 0x1F, 0x8B)) {
-            return "gzip data";
-        }
-        if (startsWith(d, 0, 0, 0, 0, 0x0C, 'j', 'P', ' ', ' ') || startsWith(d, 0, 0xFF, 0x4F, 0xFF, 0x51)) {
-            return "JPEG 2000";
-        }
-        if (startsWith(d, 0, 0xFF, 0x0A) || startsWith(d, 0, 0, 0, 0, 0x0C, 'J', 'X', 'L', ' ')) {
-            return "JPEG XL";
-        }
-        if (startsWith(d, 0, 0, 0, 1, 0)) {
-            return "a Windows icon";
-        }
-        if (startsWith(d, 0, '8', 'B', 'P', 'S')) {
-            return "a Photoshop document";
-        }
-        if (startsWith(d, 0, 0x76, 0x2F, 0x31, 0x01)) {
-            return "OpenEXR";
-        }
-        if (startsWith(d, 0, '#', '?')) {
-            return "Radiance HDR";
-        }
-        int n = Math.min(d.length, 1024);
-        int printable = 0;
-        for (int i = 0; i < n; i++) {
-            int c = d[i] & 0xFF;
-            if (c == '\t' || c == '\n' || c == '\r' || (c >= 0x20 && c != 0x7F)) {
-                printable++;
-            }
-        }
-        if (n > 0 && printable == n) {
-            String head = new String(d, 0, n, StandardCharsets.ISO_8859_1)
-                    .replace("\u00EF\u00BB\u00BF", "") // UTF-8 byte-order mark
-                    .stripLeading().toLowerCase(Locale.ROOT);
-            if (head.startsWith("<!doctype html") || head.startsWith("<html") || head.contains("<body")
-                    || head.contains("<head")) {
-                return "HTML (an error page saved as an image?)";
-            }
-            if (head.startsWith("<svg") || (head.startsWith("<?xml") && head.contains("<svg"))) {
-                return "SVG";
-            }
-            if (head.startsWith("<?xml") || head.startsWith("<")) {
-                return "XML";
-            }
-            if (head.startsWith("{") || head.startsWith("[")) {
-                return "JSON or other text";
-            }
-            return "text";
-        }
-        return null;
-    }
-
     // ---------------------------------------------------------------- helpers
 
-    private static boolean startsWith(byte[] d, int offset, int... expected) {
+    static boolean startsWith(byte[] d, int offset, int... expected) {
         if (d.length < offset + expected.length) {
             return false;
         }
@@ -607,118 +433,15 @@ public final class ImageHeaders {
     }
 
     /** C's isspace() in the "C" locale. */
-    private static boolean isSpace(int c) {
+    static boolean isSpace(int c) {
         return c == ' ' || c == '\t' || c == '\n' || c == 0x0B || c == '\f' || c == '\r';
     }
 
-    private static String printable(String s) {
+    static String printable(String s) {
         StringBuilder sb = new StringBuilder();
         for (char c : s.toCharArray()) {
             sb.append(c >= 0x20 && c < 0x7F ? c : '?');
         }
         return sb.toString();
-    }
-
-    /** Bounds-checked reads: any read past the end is a truncated header, reported as CORRUPT. */
-    private static final class Bytes {
-        final byte[] data;
-        final ImageFormat format;
-        boolean littleEndian; // for TIFF's u16/u32/u64
-
-        Bytes(byte[] data, ImageFormat format) {
-            this.data = data;
-            this.format = format;
-        }
-
-        int length() {
-            return data.length;
-        }
-
-        ImageRejectedException corrupt(String message) {
-            return new ImageRejectedException(ErrorCode.CORRUPT, message);
-        }
-
-        private void need(long offset, int n) throws ImageRejectedException {
-            if (offset < 0 || offset + n > data.length) {
-                throw corrupt("the " + formatName() + " header is truncated: it needs byte " + (offset + n - 1)
-                        + " but the file has " + data.length + " bytes");
-            }
-        }
-
-        private String formatName() {
-            return format == ImageFormat.WEBP ? "WebP" : format.toString();
-        }
-
-        int u8(int i) throws ImageRejectedException {
-            need(i, 1);
-            return data[i] & 0xFF;
-        }
-
-        int u16be(int i) throws ImageRejectedException {
-            need(i, 2);
-            return ((data[i] & 0xFF) << 8) | (data[i + 1] & 0xFF);
-        }
-
-        int u16le(int i) throws ImageRejectedException {
-            need(i, 2);
-            return (data[i] & 0xFF) | ((data[i + 1] & 0xFF) << 8);
-        }
-
-        int u24le(int i) throws ImageRejectedException {
-            need(i, 3);
-            return (data[i] & 0xFF) | ((data[i + 1] & 0xFF) << 8) | ((data[i + 2] & 0xFF) << 16);
-        }
-
-        long u32be(int i) throws ImageRejectedException {
-            need(i, 4);
-            return ((long) (data[i] & 0xFF) << 24) | ((data[i + 1] & 0xFF) << 16)
-                    | ((data[i + 2] & 0xFF) << 8) | (data[i + 3] & 0xFF);
-        }
-
-        long u32le(int i) throws ImageRejectedException {
-            need(i, 4);
-            return ((long) (data[i + 3] & 0xFF) << 24) | ((data[i + 2] & 0xFF) << 16)
-                    | ((data[i + 1] & 0xFF) << 8) | (data[i] & 0xFF);
-        }
-
-        int i32le(int i) throws ImageRejectedException {
-            return (int) u32le(i);
-        }
-
-        int u16(int i) throws ImageRejectedException {
-            return littleEndian ? u16le(i) : u16be(i);
-        }
-
-        long u32(int i) throws ImageRejectedException {
-            return littleEndian ? u32le(i) : u32be(i);
-        }
-
-        /** Unsigned 64-bit; values above Long.MAX_VALUE come back as Long.MAX_VALUE (out of range anyway). */
-        long u64(int i) throws ImageRejectedException {
-            need(i, 8);
-            long hi = littleEndian ? u32le(i + 4) : u32be(i);
-            long lo = littleEndian ? u32le(i) : u32be(i + 4);
-            if (hi >= 0x8000_0000L) {
-                return Long.MAX_VALUE;
-            }
-            return (hi << 32) | lo;
-        }
-
-        boolean matches(int i, String ascii) {
-            if (i < 0 || i + ascii.length() > data.length) {
-                return false;
-            }
-            for (int k = 0; k < ascii.length(); k++) {
-                if (data[i + k] != (byte) ascii.charAt(k)) {
-                    return false;
-                }
-            }
-            return true;
-        }
-
-        String ascii(int i, int n) throws ImageRejectedException {
-            need(i, n);
-            return new String(data, i, n, StandardCharsets.ISO_8859_1);
-        }
     }
 }
