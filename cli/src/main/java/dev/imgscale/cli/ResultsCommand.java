@@ -70,7 +70,7 @@ final class ResultsCommand implements Callable<Integer> {
                 }
             }
             writer.finish();
-            return summarise(err, id, manifest.total(), done, failed);
+            return summarise(err, id, manifest.count(), done, failed);
         }
     }
 

@@ -153,6 +153,6 @@ final class JobResults {
                 }
             }
         }
-        return new JobProgress(manifest.job(), manifest.total(), done, failed);
+        return new JobProgress(manifest.job(), manifest.count(), done, failed);
     }
 }

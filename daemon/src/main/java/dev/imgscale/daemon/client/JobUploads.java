@@ -134,7 +134,7 @@ final class JobUploads {
 
     /** Writes the manifest with retries; null on success, else why not. */
     private String putManifest(String job, long createdAt, List<String> images) {
-        JobManifest manifest = new JobManifest(JobManifest.VERSION, job, createdAt, source(), images);
+        JobManifest manifest = JobManifest.v1(job, createdAt, source(), images);
         return Jobs.retry("write the job manifest", () -> stack.output().put(Keys.manifest(job), Json.bytes(manifest), "application/json"));
     }
 

@@ -43,5 +43,9 @@ public final class Json {
         MalformedRecordException(String message, Throwable cause) {
             super(message, cause);
         }
+
+        public MalformedRecordException(String message) {
+            super(message);
+        }
     }
 }

@@ -5,7 +5,10 @@ package dev.imgscale.daemon.wire;
  * within its job, never stored.
  * <ul>
  *   <li>input bucket: {@code input/<job>/<name>}: the image</li>
- *   <li>output bucket: {@code results/<job>/<name>.json}: its result; {@code jobs/<job>/manifest.json}: the job</li>
+ *   <li>input bucket: {@code shards/<job>/<nnnnn>.tar}: images packed by {@code upload}, read by byte range</li>
+ *   <li>output bucket: {@code results/<job>/<name>.json}: one image's result (version 1, still read);
+ *       {@code results/<job>/<worker>-<seq>.jsonl}: a batch of results, JSON Lines (version 2);
+ *       {@code jobs/<job>/manifest.json}: the job; {@code jobs/<job>/names/<nnnnn>.jsonl}: its names</li>
  * </ul>
  */
 public final class Keys {
@@ -40,6 +43,15 @@ public final class Keys {
             return null;
         }
         return key.substring(prefix.length(), key.length() - RESULT_SUFFIX.length());
+    }
+
+    /** Page {@code page} of a version-2 job's names: JSON Lines, one JSON string per image. */
+    public static String namePage(String job, int page) {
+        return JOBS + job + "/names/" + String.format(java.util.Locale.ROOT, "%05d", page) + ".jsonl";
+    }
+
+    public static String shardPrefix(String job) {
+        return "shards/" + job + "/";
     }
 
     public static String manifest(String job) {

@@ -49,7 +49,7 @@ class ResultWatcherTest {
             for (int i = 0; i < images; i++) {
                 names.add("m" + i);
             }
-            output.put(Keys.manifest(job), Json.bytes(new JobManifest(JobManifest.VERSION, job, 0, "test", names)), "application/json");
+            output.put(Keys.manifest(job), Json.bytes(JobManifest.v1(job, 0, "test", names)), "application/json");
         }
 
         long listings() {
@@ -79,7 +79,7 @@ class ResultWatcherTest {
 
         @Override
         public OptionalInt manifestTotal(String job) {
-            return output.get(Keys.manifest(job)).map(b -> OptionalInt.of(Json.read(b, JobManifest.class).total()))
+            return output.get(Keys.manifest(job)).map(b -> OptionalInt.of(Json.read(b, JobManifest.class).count()))
                     .orElse(OptionalInt.empty());
         }
     }

@@ -584,7 +584,7 @@ class WorkerIT {
         for (Map.Entry<String, byte[]> e : images.entrySet()) {
             s.input.put(Keys.input(job, e.getKey()), e.getValue(), "application/octet-stream");
         }
-        JobManifest manifest = new JobManifest(JobManifest.VERSION, job, System.currentTimeMillis(), "test",
+        JobManifest manifest = JobManifest.v1(job, System.currentTimeMillis(), "test",
                 new ArrayList<>(images.keySet()));
         s.output.put(Keys.manifest(job), Json.bytes(manifest), "application/json");
         List<String> bodies = new ArrayList<>();

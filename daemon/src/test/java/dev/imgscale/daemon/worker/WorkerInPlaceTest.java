@@ -56,7 +56,7 @@ class WorkerInPlaceTest {
 
     String job(List<String> names) {
         String job = JobId.next(time.instant());
-        output.put(Keys.manifest(job), Json.bytes(new JobManifest(JobManifest.VERSION, job, time.millis(), "test", names)),
+        output.put(Keys.manifest(job), Json.bytes(JobManifest.v1(job, time.millis(), "test", names)),
                 "application/json");
         return job;
     }

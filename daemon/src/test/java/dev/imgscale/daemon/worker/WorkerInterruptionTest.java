@@ -80,7 +80,7 @@ class WorkerInterruptionTest {
             input.put(Keys.input(job, name), FakeClassifier.image("label-" + i), "application/octet-stream");
             bodies.add(Json.write(ImageRequest.of(job, name, time.millis())));
         }
-        output.put(Keys.manifest(job), Json.bytes(new JobManifest(JobManifest.VERSION, job, time.millis(), "test", names)),
+        output.put(Keys.manifest(job), Json.bytes(JobManifest.v1(job, time.millis(), "test", names)),
                 "application/json");
         requests.send(bodies);
         return job;

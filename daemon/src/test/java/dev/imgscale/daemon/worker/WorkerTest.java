@@ -88,7 +88,7 @@ class WorkerTest {
         for (Map.Entry<String, byte[]> e : images.entrySet()) {
             input.put(Keys.input(job, e.getKey()), e.getValue(), "application/octet-stream");
         }
-        output.put(Keys.manifest(job), Json.bytes(new JobManifest(JobManifest.VERSION, job, time.millis(), "test",
+        output.put(Keys.manifest(job), Json.bytes(JobManifest.v1(job, time.millis(), "test",
                 new ArrayList<>(images.keySet()))), "application/json");
         List<String> bodies = new ArrayList<>();
         for (String name : images.keySet()) {
