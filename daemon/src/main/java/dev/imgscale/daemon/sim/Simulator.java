@@ -359,10 +359,10 @@ public final class Simulator {
         void report() {
             nextReport = now + REPORT_EVERY;
             long t = at(now).toEpochMilli();
-            // A noticed worker says it is on its way out (DRAINING, then STOPPED): the controller then counts it
-            // as capacity leaving and plans a replacement, as for a drain.
+            // A noticed worker reports INTERRUPTED, as the real one does: the controller counts it as lost
+            // capacity and replaces it, not as a failure.
             reports.put(id, new WorkerStatus(WorkerStatus.VERSION, id, stopped ? WorkerState.STOPPED
-                    : noticed ? WorkerState.DRAINING : hand.isEmpty() ? WorkerState.POLLING : WorkerState.WORKING,
+                    : noticed ? WorkerState.INTERRUPTED : hand.isEmpty() ? WorkerState.POLLING : WorkerState.WORKING,
                     hand.size(), processed, msPerImage, at(startedAt).toEpochMilli(), hand.isEmpty() ? at(idleSince).toEpochMilli() : 0, t));
         }
     }
