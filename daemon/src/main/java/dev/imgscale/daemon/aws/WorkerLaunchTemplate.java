@@ -32,7 +32,8 @@ import software.amazon.awssdk.services.ec2.model.VolumeType;
  * a template is never changed, a changed configuration gets a new one, and creating it again (a
  * restarted controller) finds it already there, so the fleet needs no DescribeLaunchTemplates or
  * version bookkeeping. One CreateLaunchTemplate per controller process and configuration. Templates
- * of earlier configurations stay until deleted (they cost nothing).
+ * of earlier configurations stay (they cost nothing) until {@code destroy} deletes them all
+ * ({@link StackLaunchTemplates}).
  */
 final class WorkerLaunchTemplate {
     private static final Logger LOG = LoggerFactory.getLogger(WorkerLaunchTemplate.class);

@@ -43,7 +43,8 @@ public record InitReport(String stack, List<Step> steps) {
         BUCKET_ENCRYPTION("bucket %s encryption"),
         QUEUE("queue %s"),
         QUEUE_ENCRYPTION("queue %s encryption"),
-        PARAMETERS("parameters %s");
+        PARAMETERS("parameters %s"),
+        LAUNCH_TEMPLATES("launch templates %s");
 
         private final String format;
 

@@ -5,6 +5,7 @@ import dev.imgscale.daemon.port.ParameterStore;
 import dev.imgscale.daemon.wire.StackNames;
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.daemon.aws.AwsClients;
+import dev.imgscale.daemon.aws.StackLaunchTemplates;
 import dev.imgscale.daemon.local.LocalStack;
 import dev.imgscale.daemon.stack.InitReport.Outcome;
 import dev.imgscale.daemon.stack.InitReport.Resource;
@@ -52,7 +53,8 @@ import software.amazon.awssdk.awscore.exception.AwsServiceException;
  * MessageRetentionPeriod. On the local stack these are reported as "not supported here"; against AWS
  * (or any endpoint that is not the local stack) a protection that cannot be applied fails init.
  *
- * <p>{@code destroy} deletes the queues, empties and deletes the buckets, and deletes the parameters;
+ * <p>{@code destroy} deletes the queues, empties and deletes the buckets, deletes the workers' launch
+ * templates the controller wrote ({@link StackLaunchTemplates}; on AWS) and deletes the parameters;
  * what is already gone is reported as such. Versioned buckets are out of scope: destroy deletes the
  * current objects only, so a bucket with versioning on keeps its old versions and delete markers, and
  * DeleteBucket fails with a message saying so.
@@ -85,6 +87,7 @@ public final class StackProvisioner {
     private static final Pattern BUCKET_NAME = Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
     private static final Pattern QUEUE_NAME = Pattern.compile("[A-Za-z0-9_-]{1,80}");
 
+    private final AwsClients clients;
     private final ParameterStore parameters;
     private final StackBuckets buckets;
     private final StackQueues queues;
@@ -99,7 +102,7 @@ public final class StackProvisioner {
 
     /** With a smaller listing page, so that tests see destroy page through a bucket. */
     StackProvisioner(AwsClients clients, ParameterStore parameters, int listPage) {
-        Objects.requireNonNull(clients, "clients");
+        this.clients = Objects.requireNonNull(clients, "clients");
         this.parameters = Objects.requireNonNull(parameters, "parameters");
         if (listPage < 1 || listPage > LIST_PAGE) {
             throw new IllegalArgumentException("listPage must be 1-" + LIST_PAGE + ": " + listPage);
@@ -159,6 +162,15 @@ public final class StackProvisioner {
         }
         for (String bucket : distinct(names.inputBucket(), names.outputBucket())) {
             steps.add(buckets.deleteBucket(cfg, bucket));
+        }
+        if (!cfg.local()) {
+            // the worker templates the controller wrote (the local stack launches processes, no EC2)
+            List<String> templates = StackLaunchTemplates.delete(clients.ec2(), names.stack());
+            String pattern = "imgscale-" + names.stack() + "-worker-*";
+            steps.add(templates.isEmpty()
+                    ? new DestroyReport.Step(Resource.LAUNCH_TEMPLATES, pattern, DestroyReport.Outcome.ALREADY_GONE, "")
+                    : new DestroyReport.Step(Resource.LAUNCH_TEMPLATES, pattern, DestroyReport.Outcome.DELETED,
+                            plural(templates.size(), "template")));
         }
         String location = parameters.location(names.stack());
         Map<String, String> existing = parameters.read(names.stack());

@@ -123,6 +123,7 @@ final class RecordingEc2Endpoint implements AutoCloseable {
     private final Map<String, Deque<Failure>> failures = new HashMap<>();
     private final Set<String> noCapacity = new HashSet<>();
     private final Map<String, Map<String, String>> templates = new LinkedHashMap<>();
+    private final Map<String, String> templateIds = new LinkedHashMap<>();
     private final Map<String, FleetAnswer> fleetsByToken = new HashMap<>();
     private boolean spotScarce;
     private int spotPerPool = Integer.MAX_VALUE;
@@ -312,6 +313,8 @@ final class RecordingEc2Endpoint implements AutoCloseable {
                         case "TerminateInstances" -> terminateInstances(recorded);
                         case "DescribeImages" -> describeImages(recorded);
                         case "CreateLaunchTemplate" -> createLaunchTemplate(recorded);
+                        case "DescribeLaunchTemplates" -> describeLaunchTemplates(recorded);
+                        case "DeleteLaunchTemplate" -> deleteLaunchTemplate(recorded);
                         case "CreateFleet" -> createFleet(recorded);
                         default -> error(400, "InvalidAction", "The action " + action + " is not valid for this web service.");
                     };
@@ -379,10 +382,55 @@ final class RecordingEc2Endpoint implements AutoCloseable {
                     "Launch template name already in use.");
         }
         templates.put(name, Map.copyOf(p));
-        return ok("CreateLaunchTemplateResponse", "<launchTemplate><launchTemplateId>lt-" + String.format("%017x",
-                ids.incrementAndGet()) + "</launchTemplateId><launchTemplateName>" + esc(name)
+        String id = "lt-" + String.format("%017x", ids.incrementAndGet());
+        templateIds.put(name, id);
+        return ok("CreateLaunchTemplateResponse", "<launchTemplate><launchTemplateId>" + id
+                + "</launchTemplateId><launchTemplateName>" + esc(name)
                 + "</launchTemplateName><defaultVersionNumber>1</defaultVersionNumber><latestVersionNumber>1"
                 + "</latestVersionNumber></launchTemplate>");
+    }
+
+    /** Templates whose launch-template tags match every {@code tag:K} filter (the only filters this fake knows). */
+    private Answer describeLaunchTemplates(Map<String, String> p) {
+        Map<String, String> wanted = new LinkedHashMap<>();
+        for (int i = 1; p.containsKey("Filter." + i + ".Name"); i++) {
+            String name = p.get("Filter." + i + ".Name");
+            if (!name.startsWith("tag:")) {
+                return error(400, "InvalidParameterValue", "This fake filters launch templates by tag only, not " + name);
+            }
+            wanted.put(name.substring(4), p.get("Filter." + i + ".Value.1"));
+        }
+        StringBuilder xml = new StringBuilder("<launchTemplates>");
+        for (Map.Entry<String, Map<String, String>> t : templates.entrySet()) {
+            Map<String, String> tags = new LinkedHashMap<>();
+            Map<String, String> q = t.getValue();
+            for (int s = 1; q.containsKey("TagSpecification." + s + ".ResourceType"); s++) {
+                if (!"launch-template".equals(q.get("TagSpecification." + s + ".ResourceType"))) {
+                    continue;
+                }
+                for (int k = 1; q.containsKey("TagSpecification." + s + ".Tag." + k + ".Key"); k++) {
+                    tags.put(q.get("TagSpecification." + s + ".Tag." + k + ".Key"), q.get("TagSpecification." + s + ".Tag." + k + ".Value"));
+                }
+            }
+            if (wanted.entrySet().stream().allMatch(w -> w.getValue().equals(tags.get(w.getKey())))) {
+                xml.append("<item><launchTemplateId>").append(templateIds.get(t.getKey())).append("</launchTemplateId><launchTemplateName>")
+                        .append(esc(t.getKey())).append("</launchTemplateName></item>");
+            }
+        }
+        xml.append("</launchTemplates>");
+        return ok("DescribeLaunchTemplatesResponse", xml.toString());
+    }
+
+    private Answer deleteLaunchTemplate(Map<String, String> p) {
+        String id = p.get("LaunchTemplateId");
+        String name = templateIds.entrySet().stream().filter(e -> e.getValue().equals(id)).map(Map.Entry::getKey).findFirst().orElse(null);
+        if (name == null) {
+            return error(400, "InvalidLaunchTemplateId.NotFound", "The specified launch template, with template ID " + id + ", does not exist.");
+        }
+        templates.remove(name);
+        templateIds.remove(name);
+        return ok("DeleteLaunchTemplateResponse", "<launchTemplate><launchTemplateId>" + id + "</launchTemplateId><launchTemplateName>"
+                + esc(name) + "</launchTemplateName></launchTemplate>");
     }
 
     private Answer createFleet(Map<String, String> p) {

@@ -175,6 +175,8 @@ class IamPolicyTest {
                     "iam:PassRole")),
             Map.entry("Ec2Client.createLaunchTemplate", List.of("ec2:CreateLaunchTemplate", "ec2:CreateTags")),
             Map.entry("Ec2Client.createTags", List.of("ec2:CreateTags")),
+            Map.entry("Ec2Client.describeLaunchTemplates", List.of("ec2:DescribeLaunchTemplates")),
+            Map.entry("Ec2Client.deleteLaunchTemplate", List.of("ec2:DeleteLaunchTemplate")),
             Map.entry("Ec2Client.terminateInstances", List.of("ec2:TerminateInstances")),
             Map.entry("Ec2Client.describeInstances", List.of("ec2:DescribeInstances")),
             Map.entry("Ec2Client.describeInstancesPaginator", List.of("ec2:DescribeInstances")),
@@ -653,7 +655,7 @@ class IamPolicyTest {
             case "ssm:PutParameter", "ssm:DeleteParameters" -> {
                 return resource.equals(ssm + "/*") ? null : "expected the stack's parameters " + ssm + "/*";
             }
-            case "ec2:DescribeInstances", "ec2:DescribeImages" -> {
+            case "ec2:DescribeInstances", "ec2:DescribeImages", "ec2:DescribeLaunchTemplates" -> {
                 // Describe calls take no resource-level permission: "*", held to the stack's region
                 return resource.equals("*") && REGION.equals(condition.path("StringEquals").path("aws:RequestedRegion").asText())
                         ? null : "expected \"*\" with StringEquals aws:RequestedRegion " + REGION;
@@ -661,6 +663,12 @@ class IamPolicyTest {
             case "ec2:CreateLaunchTemplate" -> {
                 return resource.equals(ec2 + "launch-template/*") && stackTag(condition, "aws:RequestTag/") ? null
                         : "only launch templates created with the tag " + Fleet.STACK_TAG + "=" + STACK;
+            }
+            case "ec2:DeleteLaunchTemplate" -> {
+                return resource.equals(ec2 + "launch-template/*") && stackTag(condition, "ec2:ResourceTag/")
+                        && Fleet.ROLE_WORKER.equals(condition.path("StringEquals").path("ec2:ResourceTag/" + Fleet.ROLE_TAG).asText())
+                        ? null : "only launch templates tagged " + Fleet.STACK_TAG + "=" + STACK + " and " + Fleet.ROLE_TAG + "="
+                        + Fleet.ROLE_WORKER;
             }
             case "ec2:RunInstances", "ec2:CreateFleet" -> {
                 boolean fleet = action.equals("ec2:CreateFleet") && resource.equals(ec2 + "fleet/*");
