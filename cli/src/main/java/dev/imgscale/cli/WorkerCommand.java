@@ -1,13 +1,17 @@
 package dev.imgscale.cli;
 
 import dev.imgscale.classifier.ClassifierOptions;
-import dev.imgscale.daemon.stack.StackContext;
+import dev.imgscale.daemon.cost.RequestLedger;
 import dev.imgscale.daemon.port.ObjectStoreWorkerBoard;
+import dev.imgscale.daemon.stack.StackContext;
+import dev.imgscale.daemon.time.Time;
+import dev.imgscale.daemon.worker.InstanceFacts;
 import dev.imgscale.daemon.worker.InstanceIdentity;
+import dev.imgscale.daemon.worker.UsageRecorder;
 import dev.imgscale.daemon.worker.Worker;
 import dev.imgscale.daemon.worker.WorkerBeacon;
-import java.time.Clock;
 import dev.imgscale.daemon.worker.WorkerRuntime;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -73,8 +77,12 @@ final class WorkerCommand implements Callable<Integer> {
                     worker.run();
                     return ExitCodes.OK;
                 }
-                // a fleet worker: report to the controller, and drain when it says so
-                try (WorkerBeacon beacon = new WorkerBeacon(worker, new ObjectStoreWorkerBoard(stack.output()), id, Clock.systemUTC())) {
+                // a fleet worker: report to the controller, drain when it says so, and keep the usage
+                // record a job's cost is computed from (closed last: it has the final counts)
+                InstanceFacts facts = stack.config().local() ? InstanceFacts.LOCAL_PROCESS : InstanceFacts.detect(context.env());
+                try (UsageRecorder usage = new UsageRecorder(worker, stack.output(), id, facts, RequestLedger.process(), Time.system());
+                     WorkerBeacon beacon = new WorkerBeacon(worker, new ObjectStoreWorkerBoard(stack.output()), id, Clock.systemUTC())) {
+                    usage.start();
                     beacon.start(Duration.ofSeconds(2));
                     worker.run();
                 }

@@ -2,6 +2,9 @@ package dev.imgscale.daemon.client;
 
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.classifier.ThreadSafe;
+import dev.imgscale.daemon.cost.InstancePrices;
+import dev.imgscale.daemon.cost.RequestCounts;
+import dev.imgscale.daemon.cost.RequestPrices;
 import dev.imgscale.daemon.port.QueueDepth;
 import dev.imgscale.daemon.stack.StackContext;
 import dev.imgscale.daemon.wire.JobManifest;
@@ -24,10 +27,12 @@ public final class JobClient {
     private final JobUploads uploads;
     private final JobResults results;
     private final StackAdmin admin;
+    private final JobCosts costs;
 
     public JobClient(StackContext stack, Clock clock) {
         this.uploads = new JobUploads(stack, clock);
         this.results = new JobResults(stack, clock);
+        this.costs = new JobCosts(stack.output());
         this.admin = new StackAdmin(stack);
     }
 
@@ -115,6 +120,15 @@ public final class JobClient {
     }
 
     /** Recent jobs, newest first (job ids sort by time). */
+    /**
+     * What the job cost between {@code from} and {@code to} (epoch millis: its creation and its last
+     * result, or now while it runs), from the workers' usage records; see {@link JobCost}.
+     */
+    public JobCost cost(String job, long from, long to, RequestCounts uploadRequests, InstancePrices prices, RequestPrices requestPrices) {
+        Jobs.check(job);
+        return costs.cost(job, from, to, uploadRequests, prices, requestPrices);
+    }
+
     public List<String> recentJobs(int limit) {
         return results.recentJobs(limit);
     }

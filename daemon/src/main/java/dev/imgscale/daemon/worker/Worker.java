@@ -9,6 +9,7 @@ import dev.imgscale.daemon.port.WorkQueue;
 import dev.imgscale.daemon.time.Scheduler;
 import dev.imgscale.daemon.time.Time;
 import dev.imgscale.daemon.wire.WorkerState;
+import dev.imgscale.daemon.wire.WorkerUsage;
 import dev.imgscale.daemon.worker.stage.Batch;
 import dev.imgscale.daemon.worker.stage.BatchStage;
 import dev.imgscale.daemon.worker.stage.ClassifyHandOff;
@@ -366,6 +367,16 @@ public final class Worker {
     /** Requests finished with a result (labels or an error), written and published. */
     public long processed() {
         return counters.processed();
+    }
+
+    /** Per job, the images finished and the busy time they took: what the usage record says of this worker. */
+    public Map<String, WorkerUsage.JobShare> usageByJob() {
+        return counters.byJob();
+    }
+
+    /** Milliseconds this worker has been busy delivering images. */
+    public long busyMs() {
+        return counters.busyMs();
     }
 
     /** Of the processed requests, those whose result is an error. */

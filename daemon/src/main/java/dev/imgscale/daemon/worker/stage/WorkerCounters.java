@@ -1,8 +1,13 @@
 package dev.imgscale.daemon.worker.stage;
 
+
+import dev.imgscale.daemon.wire.WorkerUsage;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** What the worker has done, counted per batch, with the batch and totals lines of its log. */
@@ -23,6 +28,8 @@ public final class WorkerCounters {
     /** Time.nanos() when the finish stage last finished a batch, 0 before the first. */
     private volatile long lastFinishNanos;
     private long reportedProcessed;
+    /** Per job: images finished and busy nanos, for the usage record a job's cost is computed from. */
+    private final Map<String, long[]> byJob = new HashMap<>();
 
     /** @param decodeAhead whether the receive stage decodes (the batch line then names the steps so) */
     public WorkerCounters(boolean decodeAhead) {
@@ -83,6 +90,7 @@ public final class WorkerCounters {
         long delivered = batch.deletedNanos - Math.max(previous, batch.receivedNanos);
         lastFinishNanos = batch.deletedNanos;
         busyNanos.addAndGet(delivered);
+        shareByJob(items, delivered);
         double perImage = delivered / 1e6 / items.size();
         msPerImage = msPerImage == 0 ? perImage : 0.7 * msPerImage + 0.3 * perImage;
         double latency = (batch.deletedNanos - batch.receivedNanos) / 1e6;
@@ -99,6 +107,38 @@ public final class WorkerCounters {
         if (leaving > 0) {
             WorkerLog.LOG.warn("Left {} request(s) to come back after the visibility timeout, e.g. {}", leaving, firstLeave);
         }
+    }
+
+    /** Splits a batch's busy time among its jobs by the images of each that got a result. */
+    private void shareByJob(List<Item> items, long delivered) {
+        Map<String, Integer> images = new HashMap<>();
+        for (Item item : items) {
+            if (item.disposition == Disposition.RESULT && item.job != null) {
+                images.merge(item.job, 1, Integer::sum);
+            }
+        }
+        int total = images.values().stream().mapToInt(Integer::intValue).sum();
+        synchronized (byJob) {
+            images.forEach((job, n) -> {
+                long[] tally = byJob.computeIfAbsent(job, j -> new long[2]);
+                tally[0] += n;
+                tally[1] += Math.max(0, delivered) * n / total;
+            });
+        }
+    }
+
+    /** Per job, images finished and the milliseconds of busy time they took, so far. */
+    public Map<String, WorkerUsage.JobShare> byJob() {
+        Map<String, WorkerUsage.JobShare> out = new TreeMap<>();
+        synchronized (byJob) {
+            byJob.forEach((job, t) -> out.put(job, new WorkerUsage.JobShare(t[0], t[1] / 1_000_000)));
+        }
+        return out;
+    }
+
+    /** Milliseconds the worker has been busy delivering images. */
+    public long busyMs() {
+        return busyNanos.get() / 1_000_000;
     }
 
     private static double ms(long from, long to) {
