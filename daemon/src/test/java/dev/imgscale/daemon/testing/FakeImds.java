@@ -39,6 +39,7 @@ public final class FakeImds implements AutoCloseable {
     private final Deque<Reply> spotAction = new ArrayDeque<>();
     private final Deque<Reply> rebalance = new ArrayDeque<>();
     private final List<String> log = new CopyOnWriteArrayList<>();
+    private final java.util.Map<String, String> metadata = new java.util.HashMap<>();
     private int tokenStatus = 200;
     private int tokens;
 
@@ -51,6 +52,12 @@ public final class FakeImds implements AutoCloseable {
         FakeImds f = new FakeImds();
         f.server.start();
         return f;
+    }
+
+    /** Answers {@code GET /latest/meta-data/<path>} with {@code value} from now on (e.g. {@code instance-type}). */
+    public synchronized FakeImds metadata(String path, String value) {
+        metadata.put("/latest/meta-data/" + path, value);
+        return this;
     }
 
     /** The value for {@code AWS_EC2_METADATA_SERVICE_ENDPOINT}. */
@@ -118,6 +125,8 @@ public final class FakeImds implements AutoCloseable {
                 reply = next(spotAction);
             } else if (path.equals(REBALANCE)) {
                 reply = next(rebalance);
+            } else if (metadata.containsKey(path)) {
+                reply = new Reply(200, metadata.get(path));
             } else {
                 reply = new Reply(404, "");
             }
