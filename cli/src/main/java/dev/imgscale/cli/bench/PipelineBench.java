@@ -10,6 +10,10 @@ import dev.imgscale.classifier.Prediction;
 import dev.imgscale.classifier.catalog.ModelSpec;
 import dev.imgscale.classifier.decode.ImageRejectedException;
 import dev.imgscale.daemon.aws.AwsClients;
+import dev.imgscale.daemon.cost.InstancePrices;
+import dev.imgscale.daemon.cost.RequestCostReport;
+import dev.imgscale.daemon.cost.RequestCounts;
+import dev.imgscale.daemon.cost.RequestPrices;
 import dev.imgscale.daemon.client.JobClient;
 import dev.imgscale.daemon.client.UploadItem;
 import dev.imgscale.daemon.client.UploadListener;
@@ -54,6 +58,7 @@ public final class PipelineBench {
      * warm-up, 0.9-1.0 in the next).
      */
     private static final int WARM_UP_IMAGES = 400;
+    private static final double C7I_LARGE_HOURLY = InstancePrices.US_EAST_1.hourly("c7i.large", "on-demand").usd();
 
     private final PrintWriter out;
     private final ModelSpec model;
@@ -155,6 +160,13 @@ public final class PipelineBench {
             out.printf(Locale.ROOT, "pipeline efficiency  %.2f of classifier only, %.2f of inference only (medians; rounds %.2f-%.2f)%n",
                     median(efficiency), median(ofInference), Arrays.stream(efficiency).min().orElse(0),
                     Arrays.stream(efficiency).max().orElse(0));
+            // the data plane's price beside the compute's: requests counted at the HTTP level, the
+            // instance at c7i.large's list price (2 vCPUs, like the machines these figures come from)
+            RequestCostReport requests = new RequestCostReport(worker.get(0).requests(), RequestPrices.US_EAST_1, count);
+            out.printf(Locale.ROOT, "%-20s %s (upload, worker, reading the results; one round)%n", "requests",
+                    requests.oneLine().substring("requests: ".length()));
+            out.printf(Locale.ROOT, "%-20s $%.2f per million images at %.1f images/s on a c7i.large ($%.5f an hour, list price)%n",
+                    "compute", C7I_LARGE_HOURLY / 3600 / median(endToEnd) * 1e6, median(endToEnd), C7I_LARGE_HOURLY);
             out.flush();
         } finally {
             deleteTree(home);
@@ -163,7 +175,7 @@ public final class PipelineBench {
 
     /** The worker's run over the uploaded images. */
     private record EndToEnd(long processed, long failed, double seconds, long cpuNanos, long serverCpuNanos, long jitMillis,
-                            String settings) {
+                            String settings, RequestCounts requests) {
         double serverCpuMsPerImage() {
             return serverCpuNanos / 1e6 / processed;
         }
@@ -189,6 +201,7 @@ public final class PipelineBench {
     private EndToEnd endToEnd(Classifier classifier, ModelSpec model, StackContext stack, List<UploadItem> items)
             throws InterruptedException {
         JobClient client = new JobClient(stack, Clock.systemUTC());
+        RequestCounts before = stack.clients().requests().snapshot();
         UploadReport report = client.upload(items, 8, UploadListener.NONE);
         if (!report.failures().isEmpty()) {
             throw new ImgscaleException("Could not upload " + report.failures().size() + " image(s) to the local stack: "
@@ -219,14 +232,16 @@ public final class PipelineBench {
         long jit = ProcessMetrics.jitMillis() - jit0;
         worker.beginShutdown();
         worker.awaitShutdown(java.time.Duration.ofMinutes(1));
-        int results = client.resultNames(report.job()).size();
+        // read back as `imgscale results` would: the requests of the whole round trip are counted
+        int results = client.results(report.job()).size();
+        RequestCounts requests = stack.clients().requests().snapshot().minus(before);
         if (results != items.size() || worker.processed() != items.size()) {
             throw new ImgscaleException("The worker finished " + worker.processed() + " of " + items.size() + " images with "
                     + results + " results (left " + worker.left() + "); the figure would be wrong.");
         }
         String settings = String.format(Locale.ROOT, "%d requests per poll, %d downloads at once, decoding %s; %d batches per round",
                 workerOptions.maxMessages(), workerOptions.downloadConcurrency(), worker.decoding(), worker.batches());
-        return new EndToEnd(worker.processed(), worker.failed(), seconds, cpu, serverCpu, jit, settings);
+        return new EndToEnd(worker.processed(), worker.failed(), seconds, cpu, serverCpu, jit, settings, requests);
     }
 
     /**
