@@ -86,6 +86,11 @@ final class JobRecordWriter {
         return sealed;
     }
 
+    /** Removes the open manifest of a job that got no request (every file failed). */
+    synchronized void discard() {
+        Jobs.retry("remove the manifest of job " + open.job(), () -> output.delete(java.util.List.of(Keys.manifest(open.job()))));
+    }
+
     private void writePage() {
         ByteArrayOutputStream out = new ByteArrayOutputStream(page.size() * 64);
         for (String name : page) {

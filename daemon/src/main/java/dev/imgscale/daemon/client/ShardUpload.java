@@ -141,6 +141,11 @@ final class ShardUpload {
         } finally {
             pool.shutdownNow();
         }
+        if (record.total() == 0) {
+            // nothing could be stored: no request was sent, so the job goes, as if never begun
+            record.discard();
+            return new UploadReport(job, 0, failures, 0, clock.millis() - start);
+        }
         listener.enqueueing(record.total());
         record.seal();
         return new UploadReport(job, record.total(), failures, bytes.get(), clock.millis() - start);

@@ -189,6 +189,20 @@ class ShardUploadTest {
     }
 
     @Test
+    void should_leave_no_job_when_no_file_could_be_read() throws Exception {
+        List<UploadItem> items = files(2);
+        for (UploadItem item : items) {
+            Files.delete(item.file());
+        }
+        UploadReport report = upload(10).upload(items, 1, UploadListener.NONE);
+
+        assertEquals(0, report.queued());
+        assertEquals(2, report.failures().size());
+        assertEquals(List.of(), output.list(Keys.JOBS), "no manifest left behind");
+        assertEquals(List.of(), requests.bodies());
+    }
+
+    @Test
     void should_name_colliding_inputs_without_taking_another_inputs_name() throws Exception {
         Path a = Files.writeString(dir.resolve("a"), "1");
         Path b = Files.writeString(dir.resolve("b"), "2");
