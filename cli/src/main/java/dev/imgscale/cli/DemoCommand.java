@@ -132,7 +132,7 @@ final class DemoCommand implements Callable<Integer> {
                 sampler.start();
                 JobClient client = new JobClient(stack, Clock.systemUTC());
                 UploadReport report = client.upload(items, 8, UploadListener.NONE);
-                err.printf("imgscale demo: uploaded %d images as job %s%n", report.queued().size(), report.job());
+                err.printf("imgscale demo: uploaded %d images as job %s%n", report.queued(), report.job());
                 err.flush();
                 ResultWriter writer = new ResultWriter(out, output.format());
                 JobProgress outcome = client.follow(report.job(), writer::write, Duration.ofMillis(500), Duration.ofMinutes(20),
@@ -173,9 +173,10 @@ final class DemoCommand implements Callable<Integer> {
     private List<UploadItem> images(PrintWriter err) throws IOException {
         List<UploadItem> items = new ArrayList<>();
         if (dir != null) {
-            UploadSources.Expanded expanded = UploadSources.expand(List.of(dir.toString()), null);
-            expanded.skipped().forEach(f -> err.println("imgscale demo: skipping " + f + ": not an image"));
-            return expanded.items();
+            // a demo's folder is small: its items are listed once, the names made unique by the upload
+            new UploadSources(List.of(dir.toString()), null, f -> err.println("imgscale demo: skipping " + f + ": not an image"))
+                    .forEach(items::add);
+            return items;
         }
         AssetResolver resolver = AssetResolver.fromEnvironment(context.env());
         ImageNames names = new ImageNames();

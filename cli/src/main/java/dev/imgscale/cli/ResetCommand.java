@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
 
 /** {@code imgscale reset}: remove one job, or purge the queues and empty the buckets. */
 @Command(name = "reset", mixinStandardHelpOptions = true,
-        description = {"Remove one job (--job: its images, results and manifest; its queued requests are dropped by the workers),",
+        description = {"Remove one job (--job: its images and shards, results and manifest; its queued requests are dropped by the workers),",
             "or everything: purge the queues and empty both buckets. Asks first unless --yes."})
 final class ResetCommand implements Callable<Integer> {
     @Mixin

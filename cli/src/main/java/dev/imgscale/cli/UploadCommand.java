@@ -21,7 +21,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code imgscale upload}: images into the input bucket as a job, one request message each. */
 @Command(name = "upload", mixinStandardHelpOptions = true,
-        description = {"Upload images as a job: each goes to the input bucket with one request message; prints the job id.",
+        description = {"Upload images as a job: packed into tar shards in the input bucket, one request message each; prints the job id.",
             "PATH is a file, a folder (recursive), a glob ('shots/*.jpg'), or - for a list of paths on standard input.",
             "s3://BUCKET/PREFIX/ or --manifest classifies images already in S3 where they are: nothing is copied.",
             "With --wait, the results follow as with `results --follow` (the job id then goes to stderr)."},
@@ -38,7 +38,7 @@ final class UploadCommand implements Callable<Integer> {
     @Mixin
     OutputMixin output;
 
-    @Option(names = "--concurrency", paramLabel = "N", defaultValue = "8", description = "Parallel uploads (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--concurrency", paramLabel = "N", defaultValue = "8", description = "Shards written in parallel, capped at 4 (default: ${DEFAULT-VALUE}).")
     int concurrency;
 
     @Option(names = "--wait", description = "Then print the results as they arrive, until every image has one.")
@@ -71,22 +71,15 @@ final class UploadCommand implements Callable<Integer> {
         if (paths == null || paths.isEmpty()) {
             throw new ParameterException(context.commandLine(), "Missing required parameter: 'PATH' (or --manifest FILE)");
         }
-        UploadSources.Expanded expanded = UploadSources.expand(paths,
-                new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
-        for (var skipped : expanded.skipped()) {
-            err.println("imgscale: warning: skipping " + skipped + ": not an image");
-        }
-        err.flush();
-        if (expanded.items().isEmpty()) {
-            throw new ImgscaleException("No images to upload in " + paths + ".");
-        }
-        try (StackContext stack = stackOptions.open(context.env())) {
+        try (StackContext stack = stackOptions.open(context.env());
+             UploadSources sources = new UploadSources(paths, new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)),
+                     skipped -> err.println("imgscale: warning: skipping " + skipped + ": not an image"))) {
             JobClient client = new JobClient(stack, Clock.systemUTC());
-            UploadReport report = client.upload(expanded.items(), concurrency, new UploadProgress(err, System.console() != null));
+            UploadReport report = client.upload(sources, concurrency, new UploadProgress(err, System.console() != null));
             for (UploadReport.Failure f : report.failures()) {
                 err.println("imgscale: could not upload " + f.file() + ": " + f.reason());
             }
-            if (report.queued().isEmpty()) {
+            if (report.queued() == 0) {
                 throw new ImgscaleException("No image could be uploaded to " + stack.config().names().inputBucket() + "; nothing was queued.");
             }
             return finish(stack, client, report, out, err);
@@ -97,7 +90,7 @@ final class UploadCommand implements Callable<Integer> {
     private int finish(StackContext stack, JobClient client, UploadReport report, PrintWriter out, PrintWriter err) {
         LastJob.record(context.env(), stack, report.job());
         (await ? err : out).println(report.job());
-        err.printf("imgscale: job %s: %d image(s) queued in %.1f s%s%n", report.job(), report.queued().size(), report.millis() / 1000.0,
+        err.printf("imgscale: job %s: %d image(s) queued in %.1f s%s%n", report.job(), report.queued(), report.millis() / 1000.0,
                 report.failures().isEmpty() ? "" : ", " + report.failures().size() + " could not be uploaded");
         out.flush();
         err.flush();

@@ -2,10 +2,11 @@ package dev.imgscale.daemon.client;
 
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.daemon.port.ObjectStore;
+import dev.imgscale.daemon.port.ObjectStoreWorkerBoard;
 import dev.imgscale.daemon.source.InPlaceSources;
 import dev.imgscale.daemon.stack.StackContext;
 import dev.imgscale.daemon.wire.ImageLocation;
-import dev.imgscale.daemon.wire.ImageNames;
+import dev.imgscale.daemon.wire.HashedImageNames;
 import dev.imgscale.daemon.wire.ObjectRef;
 import dev.imgscale.daemon.wire.S3Url;
 import dev.imgscale.daemon.wire.WorkRequest;
@@ -14,14 +15,14 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
  * A job of images that are already in S3 ({@code upload s3://BUCKET/PREFIX/} or {@code upload
  * --manifest}): nothing is copied; each request names the object where it is (version 2), and the
  * worker reads it from its bucket. The listing or manifest is read as a stream, a page or a line at
- * a time; what is kept is each image's key and name, because the job's manifest (version 1, which
- * the readers count results against) names every image and must be written before any request.
+ * a time, twice (see {@link #enqueue}); no image's key or name is kept beyond a page of names.
  */
 public final class InPlaceUpload {
     /** Requests per send: the queue sends them ten to a batch. */
@@ -47,19 +48,15 @@ public final class InPlaceUpload {
     public UploadReport prefix(S3Url url, UploadListener listener) {
         checkSource(url.bucket());
         int cut = url.key().lastIndexOf('/') + 1;
-        try (Stream<ObjectRef> refs = sources().prefix(url)) {
-            return enqueue(refs.iterator(), ref -> ref.key().substring(cut), url.toString(), listener);
-        }
+        return enqueue(() -> sources().prefix(url), ref -> ref.key().substring(cut), url.toString(), listener);
     }
 
     /** The images a manifest (a local file or an {@code s3://} object) names, named by their keys. */
     public UploadReport manifest(String manifest, String defaultBucket, UploadListener listener) {
-        try (Stream<ObjectRef> refs = sources().manifest(manifest, defaultBucket)) {
-            return enqueue(refs.iterator(), ref -> {
-                checkSource(ref.bucket());
-                return ref.key();
-            }, manifest, listener);
-        }
+        return enqueue(() -> sources().manifest(manifest, defaultBucket), ref -> {
+            checkSource(ref.bucket());
+            return ref.key();
+        }, manifest, listener);
     }
 
     /**
@@ -76,39 +73,58 @@ public final class InPlaceUpload {
         }
     }
 
-    private UploadReport enqueue(Iterator<ObjectRef> refs, Function<ObjectRef, String> relative, String given,
+    /**
+     * Two passes over the listing or manifest, holding neither: the first keeps a hash of each name
+     * (the collision rule, {@link HashedImageNames}); the second names each image and sends its
+     * request, and the job record gets the names page by page ({@link JobRecordWriter}). The second
+     * listing costs one more LIST per 1,000 keys ($0.005 per million images); a manifest is read twice.
+     */
+    private UploadReport enqueue(Supplier<Stream<ObjectRef>> refs, Function<ObjectRef, String> relative, String given,
                                  UploadListener listener) {
         long start = clock.millis();
         stack.requests(); // opens the queue: fails early, before the listing, if the stack is missing
-        List<ObjectRef> found = new ArrayList<>();
-        List<String> inputs = new ArrayList<>();
-        while (refs.hasNext()) {
-            ObjectRef ref = refs.next();
-            found.add(ref);
-            inputs.add(relative.apply(ref));
+        HashedImageNames names = new HashedImageNames();
+        int found = 0;
+        try (Stream<ObjectRef> first = refs.get()) {
+            for (Iterator<ObjectRef> it = first.iterator(); it.hasNext(); ) {
+                names.claim(relative.apply(it.next()));
+                found++;
+            }
         }
-        if (found.isEmpty()) {
+        if (found == 0) {
             throw new ImgscaleException("No images in " + given + " (keys with an image extension); nothing was queued.");
         }
-        List<String> names = ImageNames.assign(inputs);
-        String job = client.newJob();
-        List<String> sorted = new ArrayList<>(names);
-        sorted.sort(null);
-        client.writeManifest(job, clock.millis(), sorted);
-        listener.enqueueing(names.size());
+        WorkerReleases.requireReaders(new ObjectStoreWorkerBoard(stack.output()), stack.config().names().stack(),
+                WorkRequest.VERSION, clock);
+        JobRecordWriter record = new JobRecordWriter(stack.output(), client.newJob(), clock.millis(), JobUploads.source());
+        record.open();
+        listener.enqueueing(found);
         long now = clock.millis();
         List<String> bodies = new ArrayList<>(SEND_CHUNK);
-        for (int i = 0; i < found.size(); i++) {
-            ObjectRef ref = found.get(i);
-            bodies.add(new WorkRequest(job, names.get(i), now, ref.toString(), new ImageLocation.InPlace(ref)).toJson());
-            if (bodies.size() == SEND_CHUNK) {
-                stack.requests().send(bodies);
-                bodies.clear();
+        List<String> sent = new ArrayList<>(SEND_CHUNK);
+        try (Stream<ObjectRef> second = refs.get()) {
+            for (Iterator<ObjectRef> it = second.iterator(); it.hasNext(); ) {
+                ObjectRef ref = it.next();
+                String name = names.unique(relative.apply(ref));
+                bodies.add(new WorkRequest(record.job(), name, now, ref.toString(), new ImageLocation.InPlace(ref)).toJson());
+                sent.add(name);
+                if (bodies.size() == SEND_CHUNK) {
+                    send(record, bodies, sent);
+                }
             }
         }
         if (!bodies.isEmpty()) {
-            stack.requests().send(bodies);
+            send(record, bodies, sent);
         }
-        return new UploadReport(job, sorted, List.of(), 0, clock.millis() - start);
+        record.seal();
+        return new UploadReport(record.job(), record.total(), List.of(), 0, clock.millis() - start);
+    }
+
+    /** Sends the requests, then records their names (a page is written as it fills). */
+    private void send(JobRecordWriter record, List<String> bodies, List<String> sent) {
+        stack.requests().send(bodies);
+        record.add(sent);
+        bodies.clear();
+        sent.clear();
     }
 }

@@ -39,11 +39,16 @@ public final class JobClient {
     // Uploading
 
     /**
-     * Stores the images under a new job (concurrently), writes the job's manifest, then sends one
-     * request per stored image. An image that still fails after retries is reported and left out
-     * of the job; the others go on.
+     * Uploads the images as a new job in tar shards ({@link ShardUpload}): one version-2 request per
+     * image, naming its shard and byte range, sent once its shard is stored. {@code items} is read
+     * twice (names first, then the files), so it may be a walk that holds nothing; an item's
+     * {@code name} is its relative path, made unique here. An image that cannot be read, or whose
+     * shard still fails after retries, is reported and left out of the job; the others go on.
+     *
+     * @throws dev.imgscale.classifier.ImgscaleException when a live worker is of a release that
+     *         cannot read the requests (nothing is uploaded), or the stack is missing
      */
-    public UploadReport upload(List<UploadItem> items, int concurrency, UploadListener listener) {
+    public UploadReport upload(Iterable<UploadItem> items, int concurrency, UploadListener listener) {
         return uploads.upload(items, concurrency, listener);
     }
 

@@ -2,8 +2,8 @@ package dev.imgscale.daemon.client;
 
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.classifier.ThreadSafe;
-import dev.imgscale.classifier.concurrent.DaemonThreads;
 import dev.imgscale.daemon.port.ObjectStore;
+import dev.imgscale.daemon.shard.ShardWriter;
 import dev.imgscale.daemon.stack.StackContext;
 import dev.imgscale.daemon.wire.ImageRequest;
 import dev.imgscale.daemon.wire.JobId;
@@ -13,19 +13,14 @@ import dev.imgscale.daemon.wire.Keys;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Putting work into a stack: a whole upload, or its steps one at a time. The order that keeps a job
- * consistent: store the images, write a manifest that names them, and only then send their
- * requests, because a worker drops a request whose job has no manifest.
+ * Putting work into a stack: a whole upload in shards ({@link ShardUpload}), or its steps one at a
+ * time as the web tier adds images to a job over time (each image its own object, a version-1
+ * manifest naming them, version-1 requests). The order that keeps a job consistent: the manifest
+ * exists before any request is sent, because a worker drops a request whose job has no manifest.
  */
 @ThreadSafe
 final class JobUploads {
@@ -38,59 +33,9 @@ final class JobUploads {
     }
 
     /** See {@link JobClient#upload}. */
-    UploadReport upload(List<UploadItem> items, int concurrency, UploadListener listener) {
-        if (items.isEmpty()) {
-            throw new ImgscaleException("Nothing to upload: no image files were given.");
-        }
-        long start = clock.millis();
-        String job = JobId.next(clock.instant());
-        ObjectStore input = stack.input();
-        stack.requests(); // opens the queue: fails early, before any upload, if the stack is missing
-        long totalBytes = items.stream().mapToLong(UploadItem::size).sum();
-        listener.started(items.size(), totalBytes);
-        List<String> stored = Collections.synchronizedList(new ArrayList<>());
-        List<UploadReport.Failure> failures = Collections.synchronizedList(new ArrayList<>());
-        AtomicLong bytes = new AtomicLong();
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, concurrency), DaemonThreads.named("imgscale-upload"));
-        try {
-            List<Future<?>> futures = new ArrayList<>();
-            for (UploadItem item : items) {
-                futures.add(pool.submit(() -> {
-                    String error = Jobs.retry("upload " + item.source(), () -> put(input, job, item));
-                    if (error == null) {
-                        stored.add(item.name());
-                        bytes.addAndGet(item.size());
-                        listener.uploaded(item);
-                    } else {
-                        failures.add(new UploadReport.Failure(item.source(), error));
-                        listener.failed(item, error);
-                    }
-                }));
-            }
-            for (Future<?> f : futures) {
-                f.get();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ImgscaleException("Upload interrupted; job " + job + " is incomplete and no request was sent.", e);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("upload task failed", e.getCause());
-        } finally {
-            pool.shutdownNow();
-        }
-        List<String> names = new ArrayList<>(stored);
-        Collections.sort(names);
-        if (names.isEmpty()) {
-            return new UploadReport(job, names, failures, 0, clock.millis() - start);
-        }
-        String manifestError = putManifest(job, clock.millis(), names);
-        if (manifestError != null) {
-            throw new ImgscaleException("The images of job " + job + " are stored but its manifest could not be written ("
-                    + manifestError + "); no request was sent, so nothing will be processed. Try the upload again.");
-        }
-        listener.enqueueing(names.size());
-        enqueue(job, names);
-        return new UploadReport(job, names, failures, bytes.get(), clock.millis() - start);
+    UploadReport upload(Iterable<UploadItem> items, int concurrency, UploadListener listener) {
+        return new ShardUpload(stack, clock, ShardWriter.DEFAULT_MAX_MEMBERS, ShardWriter.DEFAULT_MAX_BYTES)
+                .upload(items, concurrency, listener);
     }
 
     String newJob() {
@@ -168,7 +113,7 @@ final class JobUploads {
         return "application/octet-stream";
     }
 
-    private static String source() {
+    static String source() {
         String host;
         try {
             host = InetAddress.getLocalHost().getHostName();

@@ -26,6 +26,7 @@ final class StackAdmin {
             // the manifest goes first: from then on a worker treats the job's requests as cancelled
             deleted += Jobs.deleteAll(stack.output(), List.of(Keys.manifest(job)));
             deleted += Jobs.deleteAll(stack.input(), stack.input().list(Keys.inputPrefix(job)));
+            deleted += Jobs.deleteAll(stack.input(), stack.input().list(Keys.shardPrefix(job)));
             deleted += Jobs.deleteAll(stack.output(), stack.output().list(Keys.resultPrefix(job)));
             deleted += Jobs.deleteAll(stack.output(), stack.output().list(Keys.JOBS + job + "/"));
             return new JobClient.ResetReport(deleted, false);

@@ -13,7 +13,10 @@ public interface UploadListener {
     default void failed(UploadItem item, String reason) {
     }
 
-    /** The images are stored and the requests are being sent. */
+    /**
+     * The images are stored and their requests are being sent (an upload in shards sends each
+     * shard's as it is stored, so this comes once they are all sent, before the job is sealed).
+     */
     default void enqueueing(int requests) {
     }
 }

@@ -37,6 +37,19 @@ public final class ShardWriter implements AutoCloseable {
     private List<ShardMember> members = new ArrayList<>();
 
     public ShardWriter(ObjectStore store, String prefix, int maxMembers, long maxBytes, long mtime, Consumer<Shard> onStored) {
+        this(store, prefix, 0, maxMembers, maxBytes, mtime, onStored);
+    }
+
+    /**
+     * A writer whose first shard is number {@code first}: several writers (one per uploading
+     * thread) share a prefix by taking numbers that do not meet.
+     */
+    public ShardWriter(ObjectStore store, String prefix, int first, int maxMembers, long maxBytes, long mtime,
+                       Consumer<Shard> onStored) {
+        if (first < 0) {
+            throw new IllegalArgumentException("a shard number is at least 0: " + first);
+        }
+        this.next = first;
         this.store = Objects.requireNonNull(store, "store");
         this.prefix = Objects.requireNonNull(prefix, "prefix");
         if (maxMembers < 1 || maxBytes < 1) {

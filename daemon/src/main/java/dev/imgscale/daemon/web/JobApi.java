@@ -97,11 +97,11 @@ final class JobApi {
             images.addObject().put("file", f.fileName()).put("name", item.name());
         }
         UploadReport report = client.upload(items, 8, UploadListener.NONE);
-        if (report.queued().isEmpty()) {
+        if (report.queued() == 0) {
             throw new HttpError(StatusCodes.SERVICE_UNAVAILABLE, "No image could be stored: " + report.failures().get(0).reason());
         }
         ObjectNode body = WebJson.MAPPER.createObjectNode().put("job", report.job()).put("open", false)
-                .put("total", report.queued().size());
+                .put("total", report.queued());
         body.set("images", images);
         ArrayNode failures = body.putArray("failures");
         report.failures().forEach(f -> failures.addObject().put("name", f.file()).put("reason", f.reason()));

@@ -145,7 +145,7 @@ public final class ImageNames {
     }
 
     /** {@code stem + suffix} within {@link #MAX_BYTES}, shortening the stem from its start if need be. */
-    private static String fit(String stem, String suffix) {
+    static String fit(String stem, String suffix) {
         String candidate = stem + suffix;
         if (utf8Length(candidate) <= MAX_BYTES) {
             return candidate;

@@ -13,6 +13,7 @@ package dev.imgscale.daemon.wire;
  */
 public final class Keys {
     public static final String INPUT = "input/";
+    public static final String SHARDS = "shards/";
     public static final String RESULTS = "results/";
     public static final String JOBS = "jobs/";
     public static final String RESULT_SUFFIX = ".json";
@@ -51,7 +52,7 @@ public final class Keys {
     }
 
     public static String shardPrefix(String job) {
-        return "shards/" + job + "/";
+        return SHARDS + job + "/";
     }
 
     public static String manifest(String job) {

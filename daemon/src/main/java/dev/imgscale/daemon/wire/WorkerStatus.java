@@ -14,11 +14,24 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
  * @param startedAt    epoch millis when it first reported
  * @param idleSince    epoch millis since when it has held nothing (0 while it holds requests)
  * @param updatedAt    epoch millis of this report
+ * @param reads        the newest request format ({@link WorkRequest#VERSION}) it reads; absent (null) in the
+ *                     reports of releases before shards and sources in place, which read version 1 only
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record WorkerStatus(int v, String id, WorkerState state, int inHand, long processed, double msPerImage, long startedAt,
-                           long idleSince, long updatedAt) {
+                           long idleSince, long updatedAt, Integer reads) {
     public static final int VERSION = 1;
+
+    /** A report without {@code reads}, as the previous release wrote it (the simulator and tests). */
+    public WorkerStatus(int v, String id, WorkerState state, int inHand, long processed, double msPerImage, long startedAt,
+                        long idleSince, long updatedAt) {
+        this(v, id, state, inHand, processed, msPerImage, startedAt, idleSince, updatedAt, null);
+    }
+
+    /** The newest request format this worker reads: 1 when its report does not say (a previous release). */
+    public int readsRequests() {
+        return reads == null ? ImageRequest.VERSION : reads;
+    }
 
     public boolean stopped() {
         return state == WorkerState.STOPPED;

@@ -4,6 +4,7 @@ import dev.imgscale.daemon.port.WorkerBoard;
 import dev.imgscale.daemon.time.Scheduler;
 import dev.imgscale.daemon.time.Time;
 import dev.imgscale.daemon.wire.WorkerState;
+import dev.imgscale.daemon.wire.WorkRequest;
 import dev.imgscale.daemon.wire.WorkerStatus;
 import java.time.Clock;
 import java.time.Duration;
@@ -68,7 +69,7 @@ public final class WorkerBeacon implements AutoCloseable {
         WorkerState reported = override != null ? override
                 : draining.get() && state != WorkerState.STOPPED && state != WorkerState.INTERRUPTED ? WorkerState.DRAINING : state;
         board.report(new WorkerStatus(WorkerStatus.VERSION, id, reported, worker.inHand(), worker.processed(), worker.msPerImage(),
-                startedAt, worker.inHand() == 0 ? Math.max(worker.idleSince(), startedAt) : 0, time.millis()));
+                startedAt, worker.inHand() == 0 ? Math.max(worker.idleSince(), startedAt) : 0, time.millis(), WorkRequest.VERSION));
     }
 
     /** Stops reporting; the last report says STOPPED (the worker holds nothing any more). */

@@ -624,7 +624,7 @@ class IamPolicyTest {
         Set<String> queues = Set.of(NAMES.requestQueue(), NAMES.deadLetterQueue(), NAMES.resultQueue());
         String ssm = "arn:aws:ssm:" + REGION + ":" + ACCOUNT + ":parameter" + SsmParameterStore.path(STACK);
         switch (action) {
-            case "s3:GetObject", "s3:PutObject", "s3:DeleteObject" -> {
+            case "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload" -> {
                 // images read in place: any key of a source bucket, read only
                 if (action.equals("s3:GetObject") && SOURCE_BUCKETS.stream().anyMatch(b -> resource.equals("arn:aws:s3:::" + b + "/*"))) {
                     return null;
@@ -737,7 +737,7 @@ class IamPolicyTest {
             return false;
         }
         String prefix = key.substring(0, key.length() - 1);
-        return Set.of("", Keys.INPUT, Keys.RESULTS, Keys.JOBS, "fleet/", ObjectStoreWorkerBoard.WORKERS,
+        return Set.of("", Keys.INPUT, Keys.SHARDS, Keys.RESULTS, Keys.JOBS, "fleet/", ObjectStoreWorkerBoard.WORKERS,
                 ObjectStoreWorkerBoard.DRAIN).contains(prefix);
     }
 }

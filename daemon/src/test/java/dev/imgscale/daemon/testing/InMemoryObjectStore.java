@@ -131,6 +131,49 @@ public final class InMemoryObjectStore implements ObjectStore {
         }
     }
 
+    /**
+     * A stream stored as one object at close (a PUT fault injected for the key fails the close, as
+     * a failed part or completion would); nothing is visible before, and abort leaves nothing.
+     */
+    @Override
+    public dev.imgscale.daemon.port.ObjectOutput openWrite(String key, String contentType) {
+        checkKey(key);
+        return new dev.imgscale.daemon.port.ObjectOutput() {
+            private final java.io.ByteArrayOutputStream buffer = new java.io.ByteArrayOutputStream();
+            private boolean done;
+
+            @Override
+            public void write(int b) {
+                buffer.write(b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                buffer.write(b, off, len);
+            }
+
+            @Override
+            public long written() {
+                return buffer.size();
+            }
+
+            @Override
+            public void abort() {
+                done = true;
+            }
+
+            @Override
+            public void close() {
+                if (done) {
+                    return;
+                }
+                done = true;
+                enter(Op.PUT, key);
+                objects.put(key, buffer.toByteArray());
+            }
+        };
+    }
+
     @Override
     public Optional<byte[]> get(String key) {
         enter(Op.GET, key);

@@ -24,6 +24,17 @@ class WorkerStatusTest {
     }
 
     @Test
+    void should_say_which_requests_a_worker_reads_and_take_a_report_without_it_for_the_previous_release() {
+        WorkerStatus now = new WorkerStatus(WorkerStatus.VERSION, "i-1", WorkerState.POLLING, 0, 0, 0, 1, 1, 2, WorkRequest.VERSION);
+        String json = Json.write(now);
+        assertTrue(json.contains("\"reads\":2"), json);
+        assertEquals(2, Json.read(json, WorkerStatus.class).readsRequests());
+        WorkerStatus old = Json.read("{\"v\":1,\"id\":\"i-1\",\"state\":\"POLLING\",\"inHand\":0,\"processed\":5,"
+                + "\"msPerImage\":0.0,\"startedAt\":1,\"idleSince\":1,\"updatedAt\":2}", WorkerStatus.class);
+        assertEquals(1, old.readsRequests());
+    }
+
+    @Test
     void should_keep_the_controller_words_for_its_event_log_and_fleet_state() {
         // the old words unchanged; INTERRUPTED (a Spot interruption) is new
         assertEquals(List.of("BOOTING", "IDLE", "BUSY", "DRAINING", "INTERRUPTED", "DRAINED", "LOST"),

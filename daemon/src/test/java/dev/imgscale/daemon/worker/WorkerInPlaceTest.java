@@ -136,6 +136,50 @@ class WorkerInPlaceTest {
     }
 
     @Test
+    void should_read_neighbours_in_a_shard_with_one_ranged_get_and_give_a_corrupt_member_its_own_error_row() throws Exception {
+        String job = job(List.of("a.jpg", "bad.jpg", "c.jpg"));
+        List<dev.imgscale.daemon.shard.Shard> stored = new ArrayList<>();
+        try (var writer = new dev.imgscale.daemon.shard.ShardWriter(input, Keys.shardPrefix(job), 10, 1 << 20, 0, stored::add)) {
+            for (var e : List.of(Map.entry("a.jpg", FakeClassifier.image("macaw")),
+                    Map.entry("bad.jpg", "JFIF but not really".getBytes(StandardCharsets.UTF_8)),
+                    Map.entry("c.jpg", FakeClassifier.image("dragonfly")))) {
+                writer.add(e.getKey(), e.getValue().length, new java.io.ByteArrayInputStream(e.getValue()));
+            }
+        }
+        List<String> bodies = new ArrayList<>();
+        for (var m : stored.get(0).members()) {
+            bodies.add(new WorkRequest(job, m.name(), time.millis(), "/home/me/" + m.name(),
+                    new ImageLocation.InShard(m.shardKey(), m.offset(), m.length())).toJson());
+        }
+        requests.send(bodies);
+        long getsBefore = input.calls(InMemoryObjectStore.Op.GET);
+        start();
+        FakeTime.awaitReal(() -> worker.processed() == 3 && worker.inHand() == 0, () -> worker.processed() + " processed");
+
+        Map<String, ResultRecord> r = results(job);
+        assertEquals("macaw", r.get("a.jpg").label());
+        assertEquals("CORRUPT", r.get("bad.jpg").error());
+        assertEquals("dragonfly", r.get("c.jpg").label());
+        assertEquals(1, input.calls(InMemoryObjectStore.Op.GET) - getsBefore, "the three neighbours came in one ranged GET");
+    }
+
+    @Test
+    void should_answer_every_member_of_a_missing_shard_with_an_error_row() {
+        String job = job(List.of("a.jpg", "b.jpg"));
+        String key = Keys.shardPrefix(job) + "00000.tar";
+        requests.send(List.of(
+                new WorkRequest(job, "a.jpg", time.millis(), "/a.jpg", new ImageLocation.InShard(key, 512, 100)).toJson(),
+                new WorkRequest(job, "b.jpg", time.millis(), "/b.jpg", new ImageLocation.InShard(key, 1536, 100)).toJson()));
+        start();
+        FakeTime.awaitReal(() -> worker.processed() == 2 && worker.inHand() == 0, () -> worker.processed() + " processed");
+
+        Map<String, ResultRecord> r = results(job);
+        assertEquals(dev.imgscale.daemon.worker.stage.Results.MISSING, r.get("a.jpg").error());
+        assertEquals("The shard " + key + " is not in bucket input.", r.get("b.jpg").message());
+        assertEquals(new QueueDepth(0, 0, 0), requests.depth(), "answered, not retried");
+    }
+
+    @Test
     void should_still_read_version_one_requests_with_no_source_in_their_rows() {
         String job = job(List.of("old.jpg"));
         input.put(Keys.input(job, "old.jpg"), FakeClassifier.image("goldfish"), "image/jpeg");

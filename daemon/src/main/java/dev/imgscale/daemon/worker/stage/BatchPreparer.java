@@ -1,7 +1,6 @@
 package dev.imgscale.daemon.worker.stage;
 
 import dev.imgscale.classifier.decode.ErrorCode;
-import dev.imgscale.daemon.port.ObjectRangeException;
 import dev.imgscale.daemon.port.ObjectStore;
 import dev.imgscale.daemon.port.ObjectTooLargeException;
 import dev.imgscale.daemon.port.QueueMessage;
@@ -15,13 +14,17 @@ import java.util.concurrent.ExecutorService;
 
 /**
  * The receive stage's work on a batch: reads each request, drops those of jobs that were reset,
- * downloads the images concurrently (from the input bucket, or in place from their own bucket) and, when decoding ahead, decodes each as it arrives.
+ * reads the batch's shard members together ({@link ShardFetch}: one ranged GET for neighbours), downloads the
+ * other images concurrently (from the input bucket, or in place from their own bucket) and, when
+ * decoding ahead, decodes each as it arrives.
  */
 final class BatchPreparer {
     private final ObjectStore input;
     private final ObjectStore output;
     /** The source buckets of images read in place, reached through the input store's client. */
     private final SourceStores sources;
+    /** Shard members of a batch, neighbours read with one ranged GET. */
+    private final ShardFetch shards;
     private final long maxImageBytes;
     /** Null unless images are decoded in the receive stage. */
     private final Decoder decodeAhead;
@@ -33,6 +36,7 @@ final class BatchPreparer {
         this.input = input;
         this.output = output;
         this.sources = new SourceStores(input);
+        this.shards = new ShardFetch(input, maxImageBytes);
         this.maxImageBytes = maxImageBytes;
         this.decodeAhead = decodeAhead;
         this.io = io;
@@ -44,6 +48,7 @@ final class BatchPreparer {
             batch.items.add(read(m));
         }
         checkJobs(batch.items);
+        shards.fetch(batch.items);
         ForEachItem.run(batch.items, Disposition.PENDING, io, item -> {
             fetch(item);
             if (decodeAhead != null) {
@@ -102,29 +107,24 @@ final class BatchPreparer {
 
     /** The image's bytes from where its request says it is; a missing image or one over the limit is an error row. */
     private void fetch(Item item) {
+        if (item.bytes != null) {
+            return; // a shard member, read with its neighbours (ShardFetch never leaves one pending without bytes)
+        }
         ImageLocation location = item.request == null ? ImageLocation.UPLOADED : item.request.location();
         ObjectStore store;
         String key;
         if (location instanceof ImageLocation.InPlace p) {
             store = sources.of(p.object().bucket());
             key = p.object().key();
-        } else if (location instanceof ImageLocation.InShard s) {
-            store = input;
-            key = s.shardKey();
         } else {
             store = input;
             key = Keys.input(item.job, item.name);
         }
         Optional<byte[]> bytes;
         try {
-            bytes = location instanceof ImageLocation.InShard s
-                    ? store.getRange(key, s.offset(), s.length(), maxImageBytes)
-                    : store.get(key, maxImageBytes);
+            bytes = store.get(key, maxImageBytes);
         } catch (ObjectTooLargeException e) {
             item.fail(ErrorCode.TOO_LARGE.name(), "the image has " + e.size() + " bytes, over the " + e.limit() + "-byte limit");
-            return;
-        } catch (ObjectRangeException e) {
-            item.fail(Results.MISSING, "the image is not where its request says in " + key + ": " + e.getMessage());
             return;
         } catch (RuntimeException e) {
             item.leave("cannot download " + key + " from bucket " + store.name() + ": " + e);
