@@ -46,15 +46,19 @@ public final class DecodeBench {
         return threads.isCurrentThreadCpuTimeSupported() ? threads.getCurrentThreadCpuTime() : 0;
     }
 
-    /** Untimed decoding before a figure: OpenCV's codecs loaded, the preprocessing loop compiled by the JIT. */
-    private static final long WARM_UP = SECOND / 2;
+    /**
+     * Untimed decoding before a figure: OpenCV's codecs loaded, the preprocessing compiled by the JIT.
+     * Measured with two 12 MP photos: after half a second the figure was still 15 % above the steady
+     * state (16.8 against 14.6-14.8 ms of CPU), which it reached after about three seconds.
+     */
+    private static final long WARM_UP = 3 * SECOND;
 
     /**
      * Decode + preprocess, one thread, every image at least once and for at least a second, after
-     * half a second of untimed passes (at least one): the first decodes load OpenCV's codecs and run
-     * the preprocessing loop interpreted, which made the figure several times too high on a loaded
-     * machine after one pass, and with two 12 MP photos (two decodes) still 10-15 % too high: a
-     * worker's figure is the steady state.
+     * {@link #WARM_UP} of untimed passes (at least one): the first decodes load OpenCV's codecs and run
+     * the preprocessing before the JIT has compiled it, which made the figure several times too high
+     * on a loaded machine after one pass, and with two 12 MP photos still 15 % too high after half a
+     * second: a worker's figure is the steady state.
      */
     public static Decoded oneThread(ImagePreparer preparer, List<byte[]> encoded) {
         List<float[]> tensors = new ArrayList<>();
