@@ -48,8 +48,8 @@ public final class ImagePreparer {
      * the image is rejected.
      */
     public void prepareInto(byte[] encoded, float[] batch, int index) throws ImageRejectedException {
-        try (Mat image = decoder.decode(encoded, preprocessor.minShorterSide())) {
-            preprocessor.toTensor(image, batch, index * tensorLength());
+        try (SafeDecoder.Scaled image = decoder.decodeScaled(encoded, preprocessor.minShorterSide())) {
+            preprocessor.toTensor(image.image(), batch, index * tensorLength(), image.denominator() > 1);
         }
     }
 

@@ -56,6 +56,28 @@ class PreprocessorTest {
         }
     }
 
+    @Test
+    void resamplesWhatADctScaledDecodeLeavesBilinearlyAndAnythingElseAsTheModelSays() {
+        Preprocessor pre = new Preprocessor(TORCHVISION);
+        InputSpec linear = new InputSpec(224, 224, 256, "linear", "center", TORCHVISION.scale(), TORCHVISION.mean(), TORCHVISION.std(),
+                "RGB", "NCHW");
+        // 504x378: a 12 MP photo decoded at 1/8, 1.48x the resize target: the DCT did the area filter
+        try (Mat image = randomImage(504, 378, 11)) {
+            assertArrayEquals(reference(image, linear), tensor(pre, image, true), 1e-5f, "DCT-scaled: bilinear");
+            assertArrayEquals(reference(image, TORCHVISION), tensor(pre, image, false), 1e-5f, "not DCT-scaled: area");
+        }
+        // a ratio of 2 or more is left to the model's filter even after a scaled decode
+        try (Mat image = randomImage(1100, 600, 12)) {
+            assertArrayEquals(reference(image, TORCHVISION), tensor(pre, image, true), 1e-5f);
+        }
+    }
+
+    private static float[] tensor(Preprocessor pre, Mat image, boolean dctScaled) {
+        float[] out = new float[TORCHVISION.tensorLength()];
+        pre.toTensor(image, out, 0, dctScaled);
+        return out;
+    }
+
     /** The recipe written out plainly: resize, clone the centre crop, then NCHW floats pixel by pixel. */
     private static float[] reference(Mat bgr, InputSpec spec) {
         int w = spec.width();
@@ -68,7 +90,7 @@ class PreprocessorTest {
             rh = Math.max(h, (int) Math.round(bgr.rows() * factor));
         }
         try (Mat resized = new Mat(); Size s = new Size(rw, rh)) {
-            opencv_imgproc.resize(bgr, resized, s, 0, 0, opencv_imgproc.INTER_AREA);
+            opencv_imgproc.resize(bgr, resized, s, 0, 0, "linear".equals(spec.interpolation()) ? opencv_imgproc.INTER_LINEAR : opencv_imgproc.INTER_AREA);
             try (Rect r = new Rect((rw - w) / 2, (rh - h) / 2, w, h); Mat roi = new Mat(resized, r); Mat crop = roi.clone()) {
                 byte[] px = new byte[w * h * 3];
                 crop.data().get(px);

@@ -1,5 +1,6 @@
 package dev.imgscale.classifier;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imgscale.classifier.catalog.InputSpec;
@@ -22,12 +23,16 @@ import org.junit.jupiter.api.io.TempDir;
  * full size:
  * <ul>
  * <li>where the label is stable (the full decode's top-1 probability at least 0.5, the criterion of
- * the assets' expected.csv), the top-1 is the same on at least 99 % of the photos;</li>
- * <li>over all of them, it changes about as many top-1 labels as swapping the resize filter of a
- * full decode (INTER_AREA for INTER_LINEAR) does, at most one more: the yardstick of how much a label
- * below 0.5 hangs on resampling. (Measured: 96.4 % equal against the filter swap's 92.0 %, every
- * difference on a label below 0.5.)</li>
+ * the assets' expected.csv), the top-1 is the same on every photo (62 of 62);</li>
+ * <li>over all of them, the top-1 is the same on at least 95 % (measured: 107 of 112, 95.5 %; every
+ * difference a label below 0.5, the scaled decode's winner tied with it or second or third in the full decode), and scaled decoding
+ * changes no more top-1 labels than swapping the resize filter of a full decode (INTER_AREA for
+ * INTER_LINEAR: 92.0 %) does, one more at most: the yardstick of how much a label below 0.5 hangs on
+ * resampling.</li>
  * </ul>
+ * Issue 14 asked for 99 % over all of them; docs/benchmarks-int8.md has the measurements of why this
+ * decoder stops short of it (decoding at twice the resize target instead: 94.6-96.4 % on two sets
+ * of 112, for 1.6x the decode time of a 12 MP photo; a new rounding of the same full decode: 99.1 %).
  */
 class ScaledDecodeAgreementTest {
     /** Shorter sides of the generated photos: decoded at 1/2, 1/2, 1/4 and 1/8 (the benchmark times 12 MP ones). */
@@ -95,8 +100,10 @@ class ScaledDecodeAgreementTest {
                 100.0 * filterAgreed / compared, disagreements);
         assertTrue(compared >= 100 && byScale[2] > 0 && byScale[4] > 0 && byScale[8] > 0, "every scale is exercised on 100+ photos");
         assertTrue(stable >= 40, "too few stable labels to judge: " + stable);
-        assertTrue(stableAgreed >= 0.99 * stable, String.format(Locale.ROOT, "stable labels kept on only %d of %d:%n%s", stableAgreed,
+        assertEquals(stable, stableAgreed, String.format(Locale.ROOT, "stable labels kept on only %d of %d:%n%s", stableAgreed,
                 stable, disagreements));
+        assertTrue(agreed >= 0.95 * compared, String.format(Locale.ROOT, "top-1 kept on only %d of %d:%n%s", agreed, compared,
+                disagreements));
         assertTrue(agreed >= filterAgreed - 1, String.format(Locale.ROOT,
                 "scaled decoding changed more labels (%d) than a different resize filter (%d):%n%s", compared - agreed,
                 compared - filterAgreed, disagreements));

@@ -153,6 +153,10 @@ final class BenchCommand implements Callable<Integer> {
                 description = "The worker's concurrent downloads (default: the worker's, " + WorkerOptions.DEFAULT_DOWNLOAD_CONCURRENCY + ").")
         int downloads;
 
+        @Option(names = "--decode-threads", paramLabel = "N|auto", defaultValue = "auto", converter = WorkerCommand.DecodeThreads.class,
+                description = "The worker's images decoded at once, as worker --decode-threads (default: ${DEFAULT-VALUE}).")
+        int decodeThreads;
+
         @Option(names = "--large", paramLabel = "N", defaultValue = "0",
                 description = "Upload copies of N 12 MP (4032x3024) JPEGs made from the images instead of the images themselves (default: none).")
         int large;
@@ -198,8 +202,8 @@ final class BenchCommand implements Callable<Integer> {
             ClassifierOptions options = batchGiven ? base : base.withBatchSize(WorkerRuntime.DEFAULT_BATCH_SIZE);
             // as a worker starts: ONNX Runtime's natives from the cache (and so made there, at bake time)
             WorkerRuntime.useCachedNatives(model, options, env);
-            new PipelineBench(out, model, options, o -> modelOptions.open(model, resolver, o, progress), count, rounds, downloads)
-                    .run(names, images);
+            new PipelineBench(out, model, options, o -> modelOptions.open(model, resolver, o, progress), count, rounds, downloads,
+                    decodeThreads).run(names, images);
             return ExitCodes.OK;
         }
     }

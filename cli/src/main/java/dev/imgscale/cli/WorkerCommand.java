@@ -14,6 +14,7 @@ import dev.imgscale.daemon.worker.WorkerRuntime;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -41,6 +42,11 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--downloads", paramLabel = "N", defaultValue = "0", description = "Images downloaded at once (default: 8).")
     int downloads;
 
+    @Option(names = "--decode-threads", paramLabel = "N|auto", defaultValue = "auto", converter = DecodeThreads.class,
+            description = "Images decoded at once, overlapped with inference (default: ${DEFAULT-VALUE}: chosen, and re-chosen as "
+                    + "jobs change, from the measured decode and inference times per image).")
+    int decodeThreads;
+
     @Option(names = "--idle-exit", paramLabel = "SECONDS", description = "Exit after this long without work (a safety net for fleets).")
     Long idleExit;
 
@@ -51,6 +57,27 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--boot-delay", paramLabel = "SECONDS", defaultValue = "0", hidden = true,
             description = "Wait this long first, like a booting instance (the local fleet's stand-in for boot time).")
     double bootDelay;
+
+    /** {@code auto} or 0: chosen from measurements; else a positive count. */
+    static final class DecodeThreads implements CommandLine.ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String value) {
+            String v = value.trim();
+            if (v.equalsIgnoreCase("auto")) {
+                return 0;
+            }
+            try {
+                int n = Integer.parseInt(v);
+                if (n >= 0) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // the sentence below
+            }
+            throw new CommandLine.TypeConversionException("--decode-threads takes a number of threads (0 or auto to choose), not '"
+                    + value + "'");
+        }
+    }
 
     @Override
     public Integer call() throws InterruptedException {
@@ -68,6 +95,7 @@ final class WorkerCommand implements Callable<Integer> {
                             .withStreams(engineOptions.streams, engineOptions.threads).withBatchSize(batch))
                     .withIdleExit(idleExit == null ? null : Duration.ofSeconds(idleExit))
                     .withDownloadConcurrency(downloads)
+                    .withDecodeThreads(decodeThreads)
                     .withWorkerId(id);
             try (WorkerRuntime runtime = WorkerRuntime.open(stack, context.env(), settings,
                     new ProgressBarListener(context.err()))) {

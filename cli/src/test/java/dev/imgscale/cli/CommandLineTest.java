@@ -43,6 +43,16 @@ class CommandLineTest {
     }
 
     @Test
+    void should_refuse_a_bad_decode_thread_count_before_starting_a_worker() {
+        for (String bad : new String[] {"-2", "lots"}) {
+            CliRun run = CliRun.run(CliRun.env(), "worker", "--decode-threads", bad);
+            assertEquals(ExitCodes.USAGE, run.exitCode(), run.evidence());
+            assertTrue(run.err().contains("--decode-threads takes a number of threads (0 or auto to choose), not '" + bad + "'"),
+                    run.evidence());
+        }
+    }
+
+    @Test
     void should_print_a_completion_script() {
         CliRun run = CliRun.run(CliRun.env(), "generate-completion");
         assertEquals(0, run.exitCode(), run.evidence());

@@ -129,6 +129,19 @@ public final class SafeDecoder {
      * @throws ImageRejectedException with the reason the image cannot be used
      */
     public Mat decode(byte[] data, int minShorterSide) throws ImageRejectedException {
+        return decodeScaled(data, minShorterSide).image();
+    }
+
+    /** An image decoded at 1/{@code denominator} of its declared size (1: full size); closing it closes the Mat. */
+    public record Scaled(Mat image, int denominator) implements AutoCloseable {
+        @Override
+        public void close() {
+            image.close();
+        }
+    }
+
+    /** As {@link #decode(byte[], int)}, also saying at which scale the image was decoded. */
+    public Scaled decodeScaled(byte[] data, int minShorterSide) throws ImageRejectedException {
         ImageHeader header = check(data);
         int denominator = scaleDenominator(header, minShorterSide);
         Mat decoded;
@@ -147,7 +160,7 @@ public final class SafeDecoder {
                     "OpenCV could not decode the %s (declared %dx%d): its data is malformed or truncated",
                     name(header.format()), header.width(), header.height()));
         }
-        return toBgr8(decoded);
+        return new Scaled(toBgr8(decoded), denominator);
     }
 
     /**

@@ -67,7 +67,8 @@ public final class InferenceBench {
         // per image is the inference CPU per image over its threads
         double streamMs = inferCpuMs / classifier.engineThreads();
         DecodeSplit split = DecodeSplit.choose(classifier, decodeFigures.cpuMs(), streamMs, 0);
-        out.printf(Locale.ROOT, LABEL + "%s (benchmark images)", "decode split", split);
+        // what the worker's tuner (worker --decode-threads auto) would choose from these CPU times
+        out.printf(Locale.ROOT, LABEL + "%s (benchmark images, as worker --decode-threads auto would choose)", "decode split", split);
         if (decodeFigures.largeCount() > 0) {
             DecodeSplit large = DecodeSplit.choose(classifier, decodeFigures.largeCpuMs(), streamMs, 0);
             out.printf(Locale.ROOT, "; %d, %.1f images/s on the large photos", large.decodeThreads(), large.imagesPerSecond());

@@ -67,15 +67,17 @@ public final class PipelineBench {
     private final int count;
     private final int rounds;
     private final int downloads;
+    private final int decodeThreads;
 
     /**
      * @param options   the classifier's options (the worker's batch unless one was given)
      * @param opener    loads the model with those options
      * @param count     images per round
      * @param downloads the worker's concurrent downloads (0: the worker's default)
+     * @param decodeThreads the worker's images decoded at once (0: chosen from measurements, as the worker's default)
      */
     public PipelineBench(PrintWriter out, ModelSpec model, ClassifierOptions options, Function<ClassifierOptions, Classifier> opener,
-                         int count, int rounds, int downloads) {
+                         int count, int rounds, int downloads, int decodeThreads) {
         this.out = out;
         this.model = model;
         this.options = options;
@@ -83,6 +85,7 @@ public final class PipelineBench {
         this.count = count;
         this.rounds = rounds;
         this.downloads = downloads;
+        this.decodeThreads = decodeThreads;
     }
 
     /** Runs the benchmark on {@code count} copies of the images (file names and contents) and prints its figures. */
@@ -207,7 +210,8 @@ public final class PipelineBench {
             throw new ImgscaleException("Could not upload " + report.failures().size() + " image(s) to the local stack: "
                     + report.failures().get(0).reason());
         }
-        WorkerOptions workerOptions = WorkerOptions.defaults(stack.config()).withModel(model.name()).withWorkerId("bench");
+        WorkerOptions workerOptions = WorkerOptions.defaults(stack.config()).withModel(model.name()).withWorkerId("bench")
+                .withDecodeThreads(decodeThreads);
         if (downloads > 0) {
             workerOptions = workerOptions.withDownloadConcurrency(downloads);
         }

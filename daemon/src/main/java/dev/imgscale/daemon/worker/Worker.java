@@ -164,7 +164,7 @@ public final class Worker {
         this.output = Objects.requireNonNull(output, "output");
         this.time = Objects.requireNonNull(time, "time");
         this.options = Objects.requireNonNull(options, "options");
-        this.decoding = DecodePlacement.choose(classifier, processors);
+        this.decoding = DecodePlacement.choose(classifier, processors, options.decodeThreads());
         this.counters = new WorkerCounters(decoding.ahead());
         this.inHand = new InHand(time, counters);
         this.shutdown = new ShutdownSignal(time);
@@ -184,15 +184,14 @@ public final class Worker {
         Scheduler timer = time.scheduler("imgscale-worker-timer");
         ExecutorService decoders = Executors.newFixedThreadPool(decoding.slots(), DaemonThreads.named("imgscale-worker-decode"));
         timer.scheduleAtFixedRate(counters::logTotals, WorkerCounters.TOTALS_EVERY, WorkerCounters.TOTALS_EVERY);
-        LOG.info("Worker {} polling {} with model {} ({} engine, {} threads, batch {}): {} requests per poll, {} downloads and {} "
-                        + "decode(s) at once{}, visibility {} s{}", options.workerId(), requests.name(), options.model(),
-                classifier.engineName(), classifier.engineThreads(), classifier.batchSize(), options.maxMessages(),
-                options.downloadConcurrency(), decoding.slots(), decoding.ahead() ? " beside the engine" : " before each inference",
-                options.visibility().toSeconds(),
+        LOG.info("Worker {} polling {} with model {} ({} engine, {} stream(s) of {} thread(s), batch {}): {} requests per poll, "
+                        + "{} downloads at once, decoding {}, visibility {} s{}", options.workerId(), requests.name(), options.model(),
+                classifier.engineName(), classifier.streams(), classifier.engineThreads(), classifier.batchSize(), options.maxMessages(),
+                options.downloadConcurrency(), decoding.describe(), options.visibility().toSeconds(),
                 options.idleExit() == null ? "" : ", idle exit after " + options.idleExit().toSeconds() + " s");
         SynchronousQueue<Batch> toClassify = new ClassifyHandOff();
         SynchronousQueue<Batch> toFinish = new SynchronousQueue<>();
-        Decoder decoder = new Decoder(classifier, decoding.slots());
+        Decoder decoder = new Decoder(classifier, decoding);
         Thread receiver = DaemonThreads.named("imgscale-worker-receive").newThread(new ReceiveStage(requests, input, output, classifier,
                 options, time, timer, poller, io, decoding.ahead() ? decoder : null, inHand, shutdown, firstPoll, toClassify));
         Thread finisher = DaemonThreads.named("imgscale-worker-finish").newThread(new FinishStage(requests, results, output, io, options,
@@ -413,7 +412,7 @@ public final class Worker {
         return options;
     }
 
-    /** How images are decoded, for reports: "N at once before each inference" or "N at once beside the engine". */
+    /** How images are decoded, for reports ({@link DecodePlacement#describe()}). */
     public String decoding() {
         return decoding.describe();
     }

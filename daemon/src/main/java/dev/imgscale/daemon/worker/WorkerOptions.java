@@ -19,9 +19,11 @@ import java.util.Objects;
  * @param idleExit            stop after this long without receiving a request; null: never
  * @param workerId            written into every result (host and pid by default)
  * @param model               the model's name, written into every result
+ * @param decodeThreads       images decoded at once, fixed by the operator ({@code --decode-threads}); 0: chosen from
+ *                            measured decode and inference times ({@link dev.imgscale.daemon.worker.stage.DecodeTuner})
  */
 public record WorkerOptions(int maxMessages, Duration pollWait, Duration visibility, int downloadConcurrency, Duration idleExit,
-                            String workerId, String model) {
+                            String workerId, String model, int decodeThreads) {
     public static final int MAX_MESSAGES = 10;
     public static final Duration MAX_WAIT = Duration.ofSeconds(20);
     public static final int DEFAULT_DOWNLOAD_CONCURRENCY = 8;
@@ -47,6 +49,15 @@ public record WorkerOptions(int maxMessages, Duration pollWait, Duration visibil
         }
         Objects.requireNonNull(workerId, "workerId");
         Objects.requireNonNull(model, "model");
+        if (decodeThreads < 0) {
+            throw new ImgscaleException("--decode-threads must be a positive number of threads, or 0 to choose, not " + decodeThreads + ".");
+        }
+    }
+
+    /** Decode threads chosen from measurements (0). */
+    public WorkerOptions(int maxMessages, Duration pollWait, Duration visibility, int downloadConcurrency, Duration idleExit,
+                         String workerId, String model) {
+        this(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, workerId, model, 0);
     }
 
     /** The defaults for a stack: ten requests per 20 s poll, the stack's visibility timeout and model. */
@@ -67,32 +78,37 @@ public record WorkerOptions(int maxMessages, Duration pollWait, Duration visibil
     }
 
     public WorkerOptions withMaxMessages(int n) {
-        return new WorkerOptions(n, pollWait, visibility, downloadConcurrency, idleExit, workerId, model);
+        return new WorkerOptions(n, pollWait, visibility, downloadConcurrency, idleExit, workerId, model, decodeThreads);
     }
 
     public WorkerOptions withPollWait(Duration d) {
-        return new WorkerOptions(maxMessages, d, visibility, downloadConcurrency, idleExit, workerId, model);
+        return new WorkerOptions(maxMessages, d, visibility, downloadConcurrency, idleExit, workerId, model, decodeThreads);
     }
 
     public WorkerOptions withVisibility(Duration d) {
-        return new WorkerOptions(maxMessages, pollWait, d, downloadConcurrency, idleExit, workerId, model);
+        return new WorkerOptions(maxMessages, pollWait, d, downloadConcurrency, idleExit, workerId, model, decodeThreads);
     }
 
     public WorkerOptions withDownloadConcurrency(int n) {
-        return new WorkerOptions(maxMessages, pollWait, visibility, n, idleExit, workerId, model);
+        return new WorkerOptions(maxMessages, pollWait, visibility, n, idleExit, workerId, model, decodeThreads);
     }
 
     /** Null: never exit for lack of work. */
     public WorkerOptions withIdleExit(Duration d) {
-        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, d, workerId, model);
+        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, d, workerId, model, decodeThreads);
     }
 
     public WorkerOptions withWorkerId(String id) {
-        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, id, model);
+        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, id, model, decodeThreads);
     }
 
     public WorkerOptions withModel(String name) {
-        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, workerId, name);
+        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, workerId, name, decodeThreads);
+    }
+
+    /** 0: chosen from measurements. */
+    public WorkerOptions withDecodeThreads(int n) {
+        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, workerId, model, n);
     }
 
     /** How often the heartbeat extends the visibility of a batch in hand: a third of it. */

@@ -65,30 +65,36 @@ public final class WorkerRuntime implements AutoCloseable {
      * @param idleExit            exit after this long without requests; null: never
      * @param downloadConcurrency images downloaded at once; 0: the default
      * @param workerId            written into results; null: host and pid
+     * @param decodeThreads       images decoded at once; 0: chosen from measurements
      */
-    public record Settings(String model, ClassifierOptions classifier, Duration idleExit, int downloadConcurrency, String workerId) {
+    public record Settings(String model, ClassifierOptions classifier, Duration idleExit, int downloadConcurrency, String workerId,
+                           int decodeThreads) {
         public static Settings defaults() {
-            return new Settings(null, null, null, 0, null);
+            return new Settings(null, null, null, 0, null, 0);
+        }
+
+        public Settings withDecodeThreads(int n) {
+            return new Settings(model, classifier, idleExit, downloadConcurrency, workerId, n);
         }
 
         public Settings withModel(String name) {
-            return new Settings(name, classifier, idleExit, downloadConcurrency, workerId);
+            return new Settings(name, classifier, idleExit, downloadConcurrency, workerId, decodeThreads);
         }
 
         public Settings withClassifier(ClassifierOptions options) {
-            return new Settings(model, options, idleExit, downloadConcurrency, workerId);
+            return new Settings(model, options, idleExit, downloadConcurrency, workerId, decodeThreads);
         }
 
         public Settings withIdleExit(Duration d) {
-            return new Settings(model, classifier, d, downloadConcurrency, workerId);
+            return new Settings(model, classifier, d, downloadConcurrency, workerId, decodeThreads);
         }
 
         public Settings withDownloadConcurrency(int n) {
-            return new Settings(model, classifier, idleExit, n, workerId);
+            return new Settings(model, classifier, idleExit, n, workerId, decodeThreads);
         }
 
         public Settings withWorkerId(String id) {
-            return new Settings(model, classifier, idleExit, downloadConcurrency, id);
+            return new Settings(model, classifier, idleExit, downloadConcurrency, id, decodeThreads);
         }
     }
 
@@ -148,7 +154,8 @@ public final class WorkerRuntime implements AutoCloseable {
         long queuesOpen = System.currentTimeMillis();
         ObjectStore input = stack.input();
         ObjectStore output = stack.output();
-        WorkerOptions options = WorkerOptions.defaults(config).withModel(model.name()).withIdleExit(settings.idleExit());
+        WorkerOptions options = WorkerOptions.defaults(config).withModel(model.name()).withIdleExit(settings.idleExit())
+                .withDecodeThreads(settings.decodeThreads());
         if (settings.downloadConcurrency() > 0) {
             options = options.withDownloadConcurrency(settings.downloadConcurrency());
         }

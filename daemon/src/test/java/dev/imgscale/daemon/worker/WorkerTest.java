@@ -404,7 +404,7 @@ class WorkerTest {
         FakeClassifier busy = new FakeClassifier(time, 2, 1, 1000);
         Worker worker = new Worker(busy, requests, results, input, output, time, options(), 2);
         running.add(worker);
-        assertEquals("2 at once before each inference", worker.decoding());
+        assertEquals("overlapped with inference, 1 to 2 at once as measured decode and inference times choose", worker.decoding());
         Thread t = new Thread(worker::run, "worker-under-test");
         t.setDaemon(true);
         t.start();
@@ -412,6 +412,10 @@ class WorkerTest {
         until(() -> worker.processed() == 3, () -> worker.processed() + " processed");
         assertEquals(3, results(job).size());
         assertEquals(3, busy.decodes());
-        assertEquals("1 at once beside the engine", new Worker(classifier, requests, results, input, output, time, options(), 2).decoding());
+        assertEquals("1 at once in the receive stage, beside the engine",
+                new Worker(classifier, requests, results, input, output, time, options(), 2).decoding());
+        // --decode-threads fixes the count
+        assertEquals("overlapped with inference, 3 at once (given)",
+                new Worker(busy, requests, results, input, output, time, options().withDecodeThreads(3), 2).decoding());
     }
 }

@@ -15,7 +15,10 @@ import java.util.function.IntConsumer;
  * (docs/benchmarks-int8.md): one decode thread, or the override. Thread-safe.
  */
 public final class DecodeTuner {
-    /** The system property that fixes the decode threads (a positive count) instead of choosing them. */
+    /**
+     * The system property that fixes the decode threads (a positive count) instead of choosing them: the older way,
+     * kept working; {@code worker --decode-threads N} is the documented one and wins when both are given.
+     */
     public static final String OVERRIDE = "imgscale.worker.decodeThreads";
     /** Passes between two choices: enough for the averages to move, few enough to follow a new job within seconds. */
     static final int EVERY_PASSES = 8;

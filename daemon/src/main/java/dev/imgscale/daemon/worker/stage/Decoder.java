@@ -28,6 +28,19 @@ public final class Decoder {
         this(classifier, slots, Runtime.getRuntime().availableProcessors());
     }
 
+    /** As the placement says: its slots, and the count the operator gave it, if any, instead of the tuner's choice. */
+    public Decoder(ImageClassifier classifier, DecodePlacement placement) {
+        this.classifier = classifier;
+        this.maxSlots = Math.max(1, placement.slots());
+        if (placement.ahead()) {
+            this.tuner = null;
+            resize(maxSlots);
+        } else {
+            this.tuner = new DecodeTuner(Runtime.getRuntime().availableProcessors(), classifier.streams(), classifier.engineThreads(),
+                    placement.given(), this::resize);
+        }
+    }
+
     /** @param processors the cores the tuner chooses the split for */
     public Decoder(ImageClassifier classifier, int slots, int processors) {
         this.classifier = classifier;
