@@ -219,7 +219,7 @@ public final class PipelineBench {
         long jit = ProcessMetrics.jitMillis() - jit0;
         worker.beginShutdown();
         worker.awaitShutdown(java.time.Duration.ofMinutes(1));
-        int results = client.resultNames(report.job()).size();
+        int results = client.progress(client.requireManifest(report.job())).done();
         if (results != items.size() || worker.processed() != items.size()) {
             throw new ImgscaleException("The worker finished " + worker.processed() + " of " + items.size() + " images with "
                     + results + " results (left " + worker.left() + "); the figure would be wrong.");

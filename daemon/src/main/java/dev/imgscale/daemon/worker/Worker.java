@@ -194,7 +194,7 @@ public final class Worker {
         Decoder decoder = new Decoder(classifier, decoding.slots());
         Thread receiver = DaemonThreads.named("imgscale-worker-receive").newThread(new ReceiveStage(requests, input, output, classifier,
                 options, time, timer, poller, io, decoding.ahead() ? decoder : null, inHand, shutdown, firstPoll, toClassify));
-        Thread finisher = DaemonThreads.named("imgscale-worker-finish").newThread(new FinishStage(requests, results, output, io, options,
+        Thread finisher = DaemonThreads.named("imgscale-worker-finish").newThread(new FinishStage(requests, results, output, options,
                 time, inHand, counters, shutdown, toFinish));
         // the classify stage: one loop per engine stream, each on its own thread; this thread waits
         // for all of them to end, or for the first to fail

@@ -19,12 +19,16 @@ import java.util.Objects;
  * @param idleExit            stop after this long without receiving a request; null: never
  * @param workerId            written into every result (host and pid by default)
  * @param model               the model's name, written into every result
+ * @param flushImages         results written in one object once this many wait (see {@code FlushPolicy})
+ * @param flushEvery          results written at the latest this long after the oldest of them was classified
  */
 public record WorkerOptions(int maxMessages, Duration pollWait, Duration visibility, int downloadConcurrency, Duration idleExit,
-                            String workerId, String model) {
+                            String workerId, String model, int flushImages, Duration flushEvery) {
     public static final int MAX_MESSAGES = 10;
     public static final Duration MAX_WAIT = Duration.ofSeconds(20);
     public static final int DEFAULT_DOWNLOAD_CONCURRENCY = 8;
+    public static final int DEFAULT_FLUSH_IMAGES = 100;
+    public static final Duration DEFAULT_FLUSH_EVERY = Duration.ofSeconds(5);
 
     public WorkerOptions {
         if (maxMessages < 1 || maxMessages > MAX_MESSAGES) {
@@ -47,6 +51,20 @@ public record WorkerOptions(int maxMessages, Duration pollWait, Duration visibil
         }
         Objects.requireNonNull(workerId, "workerId");
         Objects.requireNonNull(model, "model");
+        if (flushImages < 1) {
+            throw new ImgscaleException("A worker writes results once at least 1 image waits, not " + flushImages + ".");
+        }
+        Objects.requireNonNull(flushEvery, "flushEvery");
+        if (flushEvery.isNegative()) {
+            throw new ImgscaleException("The flush interval cannot be negative.");
+        }
+    }
+
+    /** With the default flushes: every {@value #DEFAULT_FLUSH_IMAGES} images or 5 s. */
+    public WorkerOptions(int maxMessages, Duration pollWait, Duration visibility, int downloadConcurrency, Duration idleExit,
+                         String workerId, String model) {
+        this(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, workerId, model, DEFAULT_FLUSH_IMAGES,
+                DEFAULT_FLUSH_EVERY);
     }
 
     /** The defaults for a stack: ten requests per 20 s poll, the stack's visibility timeout and model. */
@@ -67,32 +85,36 @@ public record WorkerOptions(int maxMessages, Duration pollWait, Duration visibil
     }
 
     public WorkerOptions withMaxMessages(int n) {
-        return new WorkerOptions(n, pollWait, visibility, downloadConcurrency, idleExit, workerId, model);
+        return new WorkerOptions(n, pollWait, visibility, downloadConcurrency, idleExit, workerId, model, flushImages, flushEvery);
     }
 
     public WorkerOptions withPollWait(Duration d) {
-        return new WorkerOptions(maxMessages, d, visibility, downloadConcurrency, idleExit, workerId, model);
+        return new WorkerOptions(maxMessages, d, visibility, downloadConcurrency, idleExit, workerId, model, flushImages, flushEvery);
     }
 
     public WorkerOptions withVisibility(Duration d) {
-        return new WorkerOptions(maxMessages, pollWait, d, downloadConcurrency, idleExit, workerId, model);
+        return new WorkerOptions(maxMessages, pollWait, d, downloadConcurrency, idleExit, workerId, model, flushImages, flushEvery);
     }
 
     public WorkerOptions withDownloadConcurrency(int n) {
-        return new WorkerOptions(maxMessages, pollWait, visibility, n, idleExit, workerId, model);
+        return new WorkerOptions(maxMessages, pollWait, visibility, n, idleExit, workerId, model, flushImages, flushEvery);
     }
 
     /** Null: never exit for lack of work. */
     public WorkerOptions withIdleExit(Duration d) {
-        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, d, workerId, model);
+        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, d, workerId, model, flushImages, flushEvery);
     }
 
     public WorkerOptions withWorkerId(String id) {
-        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, id, model);
+        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, id, model, flushImages, flushEvery);
     }
 
     public WorkerOptions withModel(String name) {
-        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, workerId, name);
+        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, workerId, name, flushImages, flushEvery);
+    }
+
+    public WorkerOptions withFlush(int images, Duration every) {
+        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, workerId, model, images, every);
     }
 
     /** How often the heartbeat extends the visibility of a batch in hand: a third of it. */
