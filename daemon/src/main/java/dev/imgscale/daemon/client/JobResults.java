@@ -2,6 +2,7 @@ package dev.imgscale.daemon.client;
 
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.classifier.ThreadSafe;
+import dev.imgscale.daemon.port.ObjectStore;
 import dev.imgscale.daemon.stack.StackContext;
 import dev.imgscale.daemon.wire.JobManifest;
 import dev.imgscale.daemon.wire.JobSummary;
@@ -18,6 +19,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,38 +33,45 @@ import org.slf4j.LoggerFactory;
 final class JobResults {
     private static final Logger LOG = LoggerFactory.getLogger(JobClient.class);
 
-    private final StackContext stack;
+    private final Supplier<ObjectStore> output;
+    private final Supplier<String> stackName;
     private final Clock clock;
 
     JobResults(StackContext stack, Clock clock) {
-        this.stack = stack;
+        this(stack::output, () -> stack.config().names().stack(), clock);
+    }
+
+    /** Over any output bucket (the unit tests' in-memory one). */
+    JobResults(Supplier<ObjectStore> output, Supplier<String> stackName, Clock clock) {
+        this.output = output;
+        this.stackName = stackName;
         this.clock = clock;
     }
 
     ResultListing listing(String job) {
         Jobs.check(job);
-        return ResultListing.of(stack.output(), job);
+        return ResultListing.of(output.get(), job);
     }
 
     List<ResultRecord> read(String job, String key) {
         Jobs.check(job);
-        return ResultObjects.read(stack.output(), job, key);
+        return ResultObjects.read(output.get(), job, key);
     }
 
     Optional<JobManifest> manifest(String job) {
         Jobs.check(job);
-        return stack.output().get(Keys.manifest(job)).map(b -> Json.read(b, JobManifest.class).requireReadable());
+        return output.get().get(Keys.manifest(job)).map(b -> Json.read(b, JobManifest.class).requireReadable());
     }
 
     JobManifest requireManifest(String job) {
         return manifest(job).orElseThrow(() -> new ImgscaleException("There is no job " + job + " in stack "
-                + stack.config().names().stack() + " (see `imgscale status` for recent jobs)."));
+                + stackName.get() + " (see `imgscale status` for recent jobs)."));
     }
 
     List<ResultRecord> results(String job) {
         Jobs.check(job);
         List<ResultRecord> rows = new ArrayList<>();
-        ResultObjects.forEachRow(stack.output(), job, listing(job).keys(), new HashSet<>(), rows::add, () -> { });
+        ResultObjects.forEachRow(output.get(), job, listing(job).keys(), new HashSet<>(), rows::add, () -> { });
         rows.sort(Comparator.comparing(ResultRecord::name));
         return rows;
     }
@@ -73,7 +82,7 @@ final class JobResults {
         ResultListing listing = listing(job);
         Set<String> seen = new HashSet<>();
         int[] failed = {0};
-        ResultObjects.forEachRow(stack.output(), job, listing.keys(), seen, r -> {
+        ResultObjects.forEachRow(output.get(), job, listing.keys(), seen, r -> {
             failed[0] += r.ok() ? 0 : 1;
             sink.accept(r);
         }, afterObject);
@@ -98,7 +107,7 @@ final class JobResults {
             ResultListing listing = listing(job);
             List<String> fresh = listing.unread(read).toList();
             int[] failedNow = {0};
-            ResultObjects.forEachRow(stack.output(), job, fresh, seen, r -> {
+            ResultObjects.forEachRow(output.get(), job, fresh, seen, r -> {
                 failedNow[0] += r.ok() ? 0 : 1;
                 sink.accept(r);
             }, () -> { });
@@ -132,7 +141,7 @@ final class JobResults {
             return;
         }
         try {
-            stack.output().put(Keys.summary(exact.job()), Json.bytes(new JobSummary(JobSummary.VERSION, exact.job(), exact.total(),
+            output.get().put(Keys.summary(exact.job()), Json.bytes(new JobSummary(JobSummary.VERSION, exact.job(), exact.total(),
                     exact.done(), exact.failed(), listing.objects())), "application/json");
         } catch (RuntimeException e) {
             LOG.debug("Could not store the summary of job {}: {}", exact.job(), e.toString());
@@ -141,7 +150,7 @@ final class JobResults {
 
     List<String> recentJobs(int limit) {
         Set<String> jobs = new HashSet<>();
-        for (String key : stack.output().list(Keys.JOBS)) {
+        for (String key : output.get().list(Keys.JOBS)) {
             String rest = key.substring(Keys.JOBS.length());
             int slash = rest.indexOf('/');
             if (slash > 0) {
@@ -168,7 +177,7 @@ final class JobResults {
         if (listing.perImage() > 0) {
             Set<String> seen = new HashSet<>();
             int[] failed = {0};
-            ResultObjects.forEachRow(stack.output(), job, listing.keys(), seen, r -> failed[0] += r.ok() ? 0 : 1, () -> { });
+            ResultObjects.forEachRow(output.get(), job, listing.keys(), seen, r -> failed[0] += r.ok() ? 0 : 1, () -> { });
             return new JobProgress(job, total, seen.size(), failed[0]);
         }
         // the summary, when a reader stored one, is worth its GET only once the job looks done (or
@@ -190,7 +199,7 @@ final class JobResults {
 
     private Optional<JobSummary> summary(String job) {
         try {
-            return stack.output().get(Keys.summary(job)).map(b -> Json.read(b, JobSummary.class));
+            return output.get().get(Keys.summary(job)).map(b -> Json.read(b, JobSummary.class));
         } catch (RuntimeException e) {
             LOG.debug("Could not read the summary of job {}: {}", job, e.toString());
             return Optional.empty();

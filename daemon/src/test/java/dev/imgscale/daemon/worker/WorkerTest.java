@@ -436,4 +436,95 @@ class WorkerTest {
         assertEquals(3, busy.decodes());
         assertEquals("1 at once beside the engine", new Worker(classifier, requests, results, input, output, time, options(), 2).decoding());
     }
+
+    /** Each image's count of the job's batch objects, in key order (their flush order). */
+    List<Integer> objectSizes(String job) {
+        List<Integer> sizes = new ArrayList<>();
+        for (String key : output.list(Keys.resultPrefix(job))) {
+            sizes.add(ResultBatch.counts(job, key).orElseThrow().images());
+        }
+        return sizes;
+    }
+
+    /**
+     * Advances a second once the worker can do nothing more until the time moves: nothing being
+     * downloaded, the inference (if any) sleeping, and the receive stage either long-polling or
+     * waiting to hand on the batch it prepared. (Moving on earlier races the real threads: a batch
+     * received but not yet beating could outlive its visibility in a few fake seconds.)
+     */
+    void nextSecond(Worker worker) {
+        until(() -> {
+            Map<BatchStage, Integer> stages = worker.pipeline();
+            boolean inferring = !stages.containsKey(BatchStage.CLASSIFYING) || classifier.inferring() > 0;
+            // one stream: a batch waits at the hand-off only while the classify stage is busy
+            boolean receiving = stages.containsKey(BatchStage.PREPARED) ? stages.containsKey(BatchStage.CLASSIFYING)
+                    : requests.depth().visible() == 0 && requests.waitingReceivers() > 0;
+            return !stages.containsKey(BatchStage.PREPARING) && !stages.containsKey(BatchStage.CLASSIFIED) && inferring && receiving;
+        }, () -> "stages " + worker.pipeline() + ", " + classifier.inferring() + " inferring, " + requests.waitingReceivers() + " polling");
+        time.advance(Duration.ofSeconds(1));
+    }
+
+    @Test
+    void should_write_one_object_per_n_images_while_a_backlog_keeps_the_pipeline_full() {
+        classifier.inferenceTakes(Duration.ofSeconds(1));
+        Worker worker = start(options().withFlush(20, Duration.ofHours(1)));
+        time.awaitSleepers(1);
+        String job = upload(labelled(50));
+        for (int i = 0; i < 10 && worker.processed() < 50; i++) {
+            nextSecond(worker);
+        }
+        until(() -> worker.processed() == 50 && worker.inHand() == 0, () -> worker.processed() + " processed");
+        assertEquals(List.of(20, 20, 10), objectSizes(job), "two full flushes, then the last batch when nothing else was in hand");
+        assertEquals(50, results(job).size());
+        assertEquals(3, results.bodies().size());
+        assertEquals(new QueueDepth(0, 0, 0), requests.depth());
+    }
+
+    @Test
+    void should_write_what_waits_once_the_oldest_has_waited_the_flush_interval() {
+        classifier.inferenceTakes(Duration.ofSeconds(3));
+        Worker worker = start(options().withFlush(1000, Duration.ofSeconds(5)));
+        time.awaitSleepers(1);
+        String job = upload(labelled(30));
+        for (int second = 1; second <= 7; second++) {
+            nextSecond(worker);
+        }
+        // the first batch was classified at 3 s, the second at 6 s: both wait, the third is being classified
+        until(() -> worker.pipeline().getOrDefault(BatchStage.BUFFERED, 0) == 20, () -> "stages " + worker.pipeline());
+        assertEquals(List.of(), objectSizes(job), "nothing written before 8 s");
+        assertEquals(new QueueDepth(0, 30, 0), requests.depth(), "all held, none deleted, kept invisible");
+        nextSecond(worker);
+        until(() -> objectSizes(job).size() == 1, () -> "no object at " + time.elapsedMillis() + " ms; " + worker.pipeline() + " "
+                + requests.depth() + " processed " + worker.processed());
+        assertEquals(8_000, time.elapsedMillis());
+        assertEquals(List.of(20), objectSizes(job), "5 s after the first was classified");
+        until(() -> requests.depth().inFlight() == 10, () -> "deletes after the write: " + requests.depth());
+        nextSecond(worker); // the third batch is classified at 9 s
+        until(() -> worker.processed() == 30 && worker.inHand() == 0, () -> worker.processed() + " processed");
+        assertEquals(9_000, time.elapsedMillis());
+        assertEquals(List.of(20, 10), objectSizes(job), "the last at once, at 9 s: nothing else in hand");
+    }
+
+    @Test
+    void should_write_what_it_holds_at_once_when_a_drain_begins() throws Exception {
+        classifier.inferenceTakes(Duration.ofSeconds(1));
+        Worker worker = start(options().withFlush(1000, Duration.ofHours(1)));
+        time.awaitSleepers(1);
+        String job = upload(labelled(30));
+        nextSecond(worker);
+        until(() -> worker.pipeline().getOrDefault(BatchStage.BUFFERED, 0) == 10, () -> "stages " + worker.pipeline() + ", objects "
+                + objectSizes(job) + " at " + time.elapsedMillis() + " ms, " + time.sleepers() + " sleeping");
+        assertEquals(List.of(), objectSizes(job), "held: the next batch is in hand");
+
+        worker.beginShutdown();
+        until(() -> objectSizes(job).size() == 1, () -> "nothing written at the drain");
+        assertEquals(1_000, time.elapsedMillis(), "at once, not at the next size or interval");
+        for (int i = 0; i < 5 && worker.state() != WorkerState.STOPPED; i++) {
+            until(() -> time.sleepers() >= 1 || worker.state() == WorkerState.STOPPED, () -> "stages " + worker.pipeline());
+            time.advance(Duration.ofSeconds(1));
+        }
+        assertTrue(worker.awaitShutdown(Duration.ofSeconds(10)), "the worker did not stop");
+        assertEquals(30, results(job).size(), "everything received finished");
+        assertEquals(new QueueDepth(0, 0, 0), requests.depth());
+    }
 }

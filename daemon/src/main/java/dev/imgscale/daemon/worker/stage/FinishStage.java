@@ -52,7 +52,7 @@ public final class FinishStage implements Runnable {
             Batch batch;
             try {
                 // a real-time wait, bounded: the flush's clock may be a test's fake time
-                batch = toFinish.poll(policy.pause(heldImages, oldestSince, time.millis()), TimeUnit.MILLISECONDS);
+                batch = toFinish.poll(policy.pause(heldImages, oldestSince, nowMillis()), TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 // the worker interrupts this stage only when the classify stage has failed: stop, and
                 // leave what is held to come back
@@ -66,10 +66,15 @@ public final class FinishStage implements Runnable {
             if (batch != null) {
                 take(batch);
             }
-            if (policy.due(heldImages, oldestSince, time.millis(), shutdown.requested(), inHand.count() == heldImages)) {
+            if (policy.due(heldImages, oldestSince, nowMillis(), shutdown.requested(), inHand.count() == heldImages)) {
                 flushHeld();
             }
         }
+    }
+
+    /** The flush's clock: the nanos the batches are stamped with, in millis. */
+    private long nowMillis() {
+        return time.nanos() / 1_000_000;
     }
 
     /** Takes a classified batch in: its results built, held until the flush. */
@@ -85,7 +90,8 @@ public final class FinishStage implements Runnable {
             return;
         }
         if (held.isEmpty()) {
-            oldestSince = time.millis();
+            // the interval counts from its classification, however long the hand-off took
+            oldestSince = (batch.classifiedNanos != 0 ? batch.classifiedNanos : time.nanos()) / 1_000_000;
         }
         held.add(batch);
         heldImages += batch.size();
