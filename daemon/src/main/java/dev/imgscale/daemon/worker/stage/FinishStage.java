@@ -77,18 +77,12 @@ public final class FinishStage implements Runnable {
         return time.nanos() / 1_000_000;
     }
 
-    /** Takes a classified batch in: its results built, held until the flush. */
+    /** Takes a classified batch in, held until the flush. */
     private void take(Batch batch) {
         if (!batch.startFinishing()) {
             return; // handed back at a Spot interruption while it was classified: another worker answers it
         }
         batch.finishNanos = time.nanos();
-        try {
-            Results.build(batch.items, time.millis(), options.model(), options.workerId());
-        } catch (RuntimeException e) {
-            inHand.abandon(batch, "while building its results", e);
-            return;
-        }
         if (held.isEmpty()) {
             // the interval counts from its classification, however long the hand-off took
             oldestSince = (batch.classifiedNanos != 0 ? batch.classifiedNanos : time.nanos()) / 1_000_000;
@@ -108,6 +102,11 @@ public final class FinishStage implements Runnable {
             b.stage = BatchStage.FINISHING;
         }
         try {
+            // stamped now: a row's finishedAt (and latency) is when it is written, as readers see it
+            long now = time.millis();
+            for (Batch b : batches) {
+                Results.build(b.items, now, options.model(), options.workerId());
+            }
             flush.write(batches, time);
         } catch (RuntimeException e) {
             batches.forEach(b -> inHand.abandon(b, "while " + b.stage.name().toLowerCase(Locale.ROOT), e));
