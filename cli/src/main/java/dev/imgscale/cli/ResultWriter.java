@@ -74,6 +74,17 @@ final class ResultWriter {
     }
 
     void write(ResultRecord r) {
+        if (format == OutputFormat.csv) {
+            // the row's four columns straight from the record: no top list built per row
+            synchronized (this) {
+                header();
+                out.println(r.ok() ? csvField(r.name()) + "," + csvField(r.label()) + ","
+                        + String.format(Locale.ROOT, "%.4f", r.score() == null ? 0f : r.score()) + ","
+                        : csvField(r.name()) + ",,," + r.error());
+                rowWritten();
+            }
+            return;
+        }
         if (format == OutputFormat.jsonl) {
             synchronized (this) {
                 out.println(Json.write(r));

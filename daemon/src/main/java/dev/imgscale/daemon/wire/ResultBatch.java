@@ -100,23 +100,31 @@ public final class ResultBatch {
      * goes to {@code bad} with its line number; the others are still read.
      */
     public static void read(byte[] object, Consumer<ResultRecord> rows, Consumer<String> bad) {
-        String text = new String(object, StandardCharsets.UTF_8);
+        // line by line on the bytes: a '\n' byte never occurs inside a UTF-8 sequence or a JSON
+        // string, and no String of the whole object or of each line is made
         int line = 0;
         int at = 0;
-        while (at < text.length()) {
-            int end = text.indexOf('\n', at);
-            if (end < 0) {
-                end = text.length();
+        while (at < object.length) {
+            int end = at;
+            while (end < object.length && object[end] != '\n') {
+                end++;
             }
             line++;
-            String json = text.substring(at, end).strip();
+            int from = at;
+            int to = end;
             at = end + 1;
-            if (json.isEmpty()) {
+            while (from < to && isBlank(object[from])) {
+                from++;
+            }
+            while (to > from && isBlank(object[to - 1])) {
+                to--;
+            }
+            if (from == to) {
                 continue;
             }
             ResultRecord r;
             try {
-                r = Json.read(json, ResultRecord.class);
+                r = Json.read(object, from, to - from, ResultRecord.class);
             } catch (Json.MalformedRecordException e) {
                 bad.accept("line " + line + ": " + e.getMessage());
                 continue;
@@ -127,5 +135,9 @@ public final class ResultBatch {
             }
             rows.accept(r);
         }
+    }
+
+    private static boolean isBlank(byte b) {
+        return b == ' ' || b == '\t' || b == '\r';
     }
 }
