@@ -100,6 +100,17 @@ class WorkerKillIT {
                 assertTrue(names.add(row.split(",", -1)[0]), "exactly one row for " + row);
             }
             assertEquals(images.size(), names.size(), follow.evidence());
+            // the follow ends once every name has a row: the killed worker's requests may still be
+            // on their second round; wait until the second worker has answered them too
+            JsonNode queues = null;
+            for (long end = System.nanoTime() + TimeUnit.MINUTES.toNanos(2); System.nanoTime() < end; Thread.sleep(500)) {
+                queues = new ObjectMapper().readTree(p.run("status", "--local", "--output", "json").out()).path("queues").path("requests");
+                if (queues.path("visible").asInt() + queues.path("inFlight").asInt() == 0) {
+                    break;
+                }
+            }
+            assertEquals(0, queues.path("visible").asInt() + queues.path("inFlight").asInt(), queues + p.workerLog(1));
+            // a reader that reads every row stores the exact counts, which status then uses
             CliRun all = p.run("results", "--local", "--job", job, "--output", "csv");
             assertEquals(images.size() + 1, all.out().lines().count(), all.evidence());
 
@@ -112,7 +123,7 @@ class WorkerKillIT {
                 }
                 assertEquals(images.size() + written.size(), rows.size(), "the bucket holds the killed worker's rows twice");
             }
-            // status: the listing counts the redelivered rows twice, but the follow above stored the exact counts
+            // status: the listing counts the redelivered rows twice, but `results` above stored the exact counts
             JsonNode status = new ObjectMapper().readTree(p.run("status", "--local", "--output", "json").out());
             JsonNode row = status.path("jobs").get(0);
             assertEquals(images.size(), row.path("done").asInt(), status.toString());
