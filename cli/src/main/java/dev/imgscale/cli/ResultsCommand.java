@@ -3,14 +3,10 @@ package dev.imgscale.cli;
 import dev.imgscale.daemon.client.JobClient;
 import dev.imgscale.daemon.client.JobProgress;
 import dev.imgscale.daemon.wire.JobManifest;
-import dev.imgscale.daemon.wire.ResultRecord;
 import dev.imgscale.daemon.stack.StackContext;
 import java.io.PrintWriter;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
@@ -22,7 +18,7 @@ import picocli.CommandLine.Option;
  * a result, so any number of readers see the same ones.
  */
 @Command(name = "results", mixinStandardHelpOptions = true,
-        description = {"Print a job's results (default: the last job uploaded from this machine).",
+        description = {"Print a job's results (default: the last job uploaded from this machine), one row per image, as they are read.",
             "With --follow, print them as they arrive and exit when every image has one."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:every image labelled", "1:failure", "2:usage error", "3:every image has a result but some failed",
@@ -58,19 +54,11 @@ final class ResultsCommand implements Callable<Integer> {
                 return follow(client, id, writer, err, timeout);
             }
             JobManifest manifest = client.requireManifest(id);
-            Set<String> names = new HashSet<>(manifest.images());
-            int done = 0;
-            int failed = 0;
-            List<ResultRecord> results = client.results(id);
-            for (ResultRecord r : results) {
-                writer.write(r);
-                if (names.contains(r.name())) {
-                    done++;
-                    failed += r.ok() ? 0 : 1;
-                }
-            }
+            // rows are printed as each object is read, never all held: one row per image name
+            writer.buffered();
+            JobProgress read = client.readAll(manifest, writer::write, writer::flush);
             writer.finish();
-            return summarise(err, id, manifest.count(), done, failed);
+            return summarise(err, read);
         }
     }
 
@@ -83,7 +71,7 @@ final class ResultsCommand implements Callable<Integer> {
             JobProgress outcome = client.follow(job, writer::write, Duration.ofSeconds(1),
                     timeoutSeconds == null ? null : Duration.ofSeconds(timeoutSeconds), stop::get);
             writer.finish();
-            return summarise(err, job, outcome.total(), outcome.done(), outcome.failed());
+            return summarise(err, outcome);
         } finally {
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
@@ -93,7 +81,16 @@ final class ResultsCommand implements Callable<Integer> {
         }
     }
 
-    private static int summarise(PrintWriter err, String job, int total, int done, int failed) {
+    private static int summarise(PrintWriter err, JobProgress p) {
+        String job = p.job();
+        int total = p.total();
+        int done = p.done();
+        int failed = p.failed();
+        if (p.open()) {
+            err.printf("imgscale: job %s is still being uploaded: %d images have results so far (%d failed)%n", job, done, failed);
+            err.flush();
+            return ExitCodes.INCOMPLETE;
+        }
         if (done < total) {
             err.printf("imgscale: job %s: %d of %d images have results so far (%d failed)%n", job, done, total, failed);
             err.flush();

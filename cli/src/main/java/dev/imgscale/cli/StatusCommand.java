@@ -70,7 +70,8 @@ final class StatusCommand implements Callable<Integer> {
                 for (JobRow row : progress) {
                     JobProgress p = row.progress();
                     js.addObject().put("job", p.job()).put("createdAt", Instant.ofEpochMilli(row.createdAt()).toString())
-                            .put("total", p.total()).put("done", p.done()).put("failed", p.failed());
+                            .put("total", p.total()).put("done", p.done()).put("failed", p.failed())
+                            .put("exact", p.exact()).put("complete", p.complete());
                 }
                 if (fleet.isPresent()) {
                     try {
@@ -88,8 +89,7 @@ final class StatusCommand implements Callable<Integer> {
                 out.println(progress.isEmpty() ? "jobs: none" : "jobs (newest first):");
                 for (JobRow row : progress) {
                     JobProgress p = row.progress();
-                    out.printf(Locale.ROOT, "  %-24s %5d/%-5d done %5d failed%s%n", p.job(), p.done(), p.total(), p.failed(),
-                            p.done() == p.total() ? "  complete" : "");
+                    out.println("  " + jobLine(p));
                 }
                 out.println(fleet.map(b -> "fleet: " + new String(b, StandardCharsets.UTF_8).strip())
                         .orElse("fleet: no controller has published its state"));
@@ -125,6 +125,20 @@ final class StatusCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "  %-24s asked %3d: %s%s%s%n", l.path("at").asText(""), asked, got,
                     l.path("fellBack").asBoolean() ? " (fell back to On-Demand)" : "", note.isEmpty() ? "" : "; " + note);
         }
+    }
+
+    /**
+     * One job's line: {@code done/total}, "uploading" while its manifest is open (the total is not
+     * known yet, never complete), "about" when a redelivery may have counted an image twice and no
+     * reader has stored the exact counts yet ({@code results} does, once the job is finished).
+     */
+    static String jobLine(JobProgress p) {
+        String about = p.exact() ? "" : "about ";
+        if (p.open()) {
+            return String.format(Locale.ROOT, "%-24s %s%5d/?     done %5d failed  uploading", p.job(), about, p.done(), p.failed());
+        }
+        String end = p.complete() ? "  complete" : !p.exact() && p.done() >= p.total() && p.total() > 0 ? "  (run `imgscale results` for exact counts)" : "";
+        return String.format(Locale.ROOT, "%-24s %s%5d/%-5d done %5d failed%s", p.job(), about, p.done(), p.total(), p.failed(), end);
     }
 
     /** A recent job's progress, and when the job was created. */

@@ -50,6 +50,14 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--idle-exit", paramLabel = "SECONDS", description = "Exit after this long without work (a safety net for fleets).")
     Long idleExit;
 
+    @Option(names = "--flush-images", paramLabel = "N", defaultValue = "100",
+            description = "Write results as one object once this many wait (default: ${DEFAULT-VALUE}); fewer objects cost fewer S3 PUTs.")
+    int flushImages;
+
+    @Option(names = "--flush-seconds", paramLabel = "SECONDS", defaultValue = "5",
+            description = "Write waiting results at the latest this long after the oldest was classified (default: ${DEFAULT-VALUE}).")
+    double flushSeconds;
+
     @Option(names = "--worker-id", paramLabel = "ID|imds",
             description = "Report to the controller under this fleet id (imds: this EC2 instance's id); also IMGSCALE_WORKER_ID.")
     String workerId;
@@ -85,6 +93,9 @@ final class WorkerCommand implements Callable<Integer> {
         if ("imds".equals(id)) {
             id = InstanceIdentity.fromImds(context.env());
         }
+        if (flushImages < 1 || flushSeconds < 0) {
+            throw new dev.imgscale.classifier.ImgscaleException("--flush-images must be at least 1 and --flush-seconds at least 0.");
+        }
         if (bootDelay > 0) {
             Thread.sleep((long) (bootDelay * 1000));
         }
@@ -96,7 +107,8 @@ final class WorkerCommand implements Callable<Integer> {
                     .withIdleExit(idleExit == null ? null : Duration.ofSeconds(idleExit))
                     .withDownloadConcurrency(downloads)
                     .withDecodeThreads(decodeThreads)
-                    .withWorkerId(id);
+                    .withWorkerId(id)
+                    .withFlush(flushImages, Duration.ofMillis(Math.round(flushSeconds * 1000)));
             try (WorkerRuntime runtime = WorkerRuntime.open(stack, context.env(), settings,
                     new ProgressBarListener(context.err()))) {
                 runtime.installSignalHandlers();

@@ -9,6 +9,7 @@ import dev.imgscale.daemon.aws.AwsClients;
 import dev.imgscale.daemon.aws.S3ObjectStore;
 import dev.imgscale.daemon.port.ObjectStore;
 import dev.imgscale.daemon.wire.Json;
+import dev.imgscale.daemon.testing.StoredResults;
 import dev.imgscale.daemon.wire.Keys;
 import dev.imgscale.daemon.wire.ResultRecord;
 import dev.imgscale.daemon.wire.StackNames;
@@ -83,8 +84,7 @@ class InPlaceUploadIT {
     }
 
     ResultRecord stored(String job, String name) {
-        return Json.read(new S3ObjectStore(clients.s3(), NAMES.outputBucket()).get(Keys.result(job, name)).orElseThrow(),
-                ResultRecord.class);
+        return StoredResults.byName(new S3ObjectStore(clients.s3(), NAMES.outputBucket()), job).get(name);
     }
 
     @Test

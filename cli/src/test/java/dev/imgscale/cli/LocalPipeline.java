@@ -53,12 +53,18 @@ final class LocalPipeline implements AutoCloseable {
 
     /** Starts {@code imgscale worker --local ARGS} as a child process; its output goes to a log file. */
     Process worker(String... args) throws IOException {
+        return worker(Map.of(), args);
+    }
+
+    /** {@link #worker(String...)} with more environment variables. */
+    Process worker(Map<String, String> extraEnv, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "worker", "--local"));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().clear();
         pb.environment().putAll(env);
+        pb.environment().putAll(extraEnv);
         File log = home.resolve("worker-" + workers.size() + ".log").toFile();
         pb.redirectErrorStream(true).redirectOutput(log);
         Process p = pb.start();

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.imgscale.daemon.stack.StackContext;
+import dev.imgscale.daemon.testing.StoredResults;
 import dev.imgscale.daemon.stack.StackOpener;
 import dev.imgscale.daemon.testing.FakeImds;
 import dev.imgscale.daemon.wire.Json;
@@ -85,8 +86,7 @@ class WorkerInterruptionIT {
             Map<String, Integer> perName = new HashMap<>();
             int again = 0;
             try (StackContext stack = StackOpener.open(new StackOpener.Request(Map.of(), true, null, p.env))) {
-                for (String key : stack.output().list(Keys.resultPrefix(job))) {
-                    ResultRecord r = Json.read(stack.output().get(key).orElseThrow(), ResultRecord.class);
+                for (ResultRecord r : StoredResults.rows(stack.output(), job)) {
                     perName.merge(r.name(), 1, Integer::sum);
                     assertFalse(Worker.MISSING.equals(r.error()), r.toString());
                     if (r.worker().equals("second") && r.receives() >= 2) {

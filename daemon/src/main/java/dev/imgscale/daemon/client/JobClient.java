@@ -91,14 +91,14 @@ public final class JobClient {
 
     // Reading and following
 
-    /** The names of the job's images that have a result now: one listing, no result is read. */
-    public List<String> resultNames(String job) {
-        return results.resultNames(job);
+    /** The job's result objects and what their keys say: one listing, no result is read. */
+    public ResultListing listing(String job) {
+        return results.listing(job);
     }
 
-    /** One image's result, if it exists and can be read. */
-    public Optional<ResultRecord> result(String job, String name) {
-        return results.result(job, name);
+    /** The rows of one result object of the job (a batch, or a per-image result), in its order; none if it is gone. */
+    public List<ResultRecord> read(String job, String key) {
+        return results.read(job, key);
     }
 
     public Optional<JobManifest> manifest(String job) {
@@ -110,14 +110,24 @@ public final class JobClient {
         return results.requireManifest(job);
     }
 
-    /** The results that exist now, in name order. */
+    /** The results that exist now, one per image, in name order (all in memory: for small jobs; see {@link #readAll}). */
     public List<ResultRecord> results(String job) {
         return results.results(job);
     }
 
     /**
-     * Prints (through {@code sink}) every result of the job as it appears, each once, until every
-     * image of the manifest has one, {@code stop} says so, or {@code timeout} passes (null: none);
+     * Streams the job's results that exist now to {@code sink}, one row per image name (the first
+     * in key order when a redelivery wrote an image twice), object by object in key order, and
+     * runs {@code afterObject} after each object's rows; returns the exact progress. Holds the
+     * names given (to drop second rows) and a few objects, never every row.
+     */
+    public JobProgress readAll(JobManifest manifest, Consumer<ResultRecord> sink, Runnable afterObject) {
+        return results.readAll(manifest, sink, afterObject);
+    }
+
+    /**
+     * Prints (through {@code sink}) every result of the job as it appears, one row per image name,
+     * until the job is sealed and every image has one, {@code stop} says so, or {@code timeout} passes (null: none);
      * returns how far the job got.
      */
     public JobProgress follow(String job, Consumer<ResultRecord> sink, Duration poll, Duration timeout, BooleanSupplier stop) {
@@ -138,7 +148,10 @@ public final class JobClient {
         return results.recentJobs(limit);
     }
 
-    /** The progress of the job of this manifest, from its results now. */
+    /**
+     * The progress of the job of this manifest from one listing of its results (the counts in the
+     * batch keys), or the exact counts a reader stored; {@link JobProgress#exact()} says which.
+     */
     public JobProgress progress(JobManifest manifest) {
         return results.progress(manifest);
     }

@@ -2,8 +2,10 @@ package dev.imgscale.daemon.client;
 
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.classifier.ThreadSafe;
+import dev.imgscale.daemon.port.ObjectStore;
 import dev.imgscale.daemon.stack.StackContext;
 import dev.imgscale.daemon.wire.JobManifest;
+import dev.imgscale.daemon.wire.JobSummary;
 import dev.imgscale.daemon.wire.Json;
 import dev.imgscale.daemon.wire.Keys;
 import dev.imgscale.daemon.wire.ResultRecord;
@@ -13,108 +15,111 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Reading a stack's jobs: manifests, results, progress, and following a job to its end. Result
  * objects are the source of truth and reading consumes nothing, so any number of readers see the
- * same results.
+ * same results. Both result formats are read: batches of JSON Lines ({@code ResultBatch}) and the
+ * previous release's one object per image; every reader gives one row per image name.
  */
 @ThreadSafe
 final class JobResults {
     private static final Logger LOG = LoggerFactory.getLogger(JobClient.class);
 
-    private final StackContext stack;
+    private final Supplier<ObjectStore> output;
+    private final Supplier<String> stackName;
     private final Clock clock;
 
     JobResults(StackContext stack, Clock clock) {
-        this.stack = stack;
+        this(stack::output, () -> stack.config().names().stack(), clock);
+    }
+
+    /** Over any output bucket (the unit tests' in-memory one). */
+    JobResults(Supplier<ObjectStore> output, Supplier<String> stackName, Clock clock) {
+        this.output = output;
+        this.stackName = stackName;
         this.clock = clock;
     }
 
-    List<String> resultNames(String job) {
+    ResultListing listing(String job) {
         Jobs.check(job);
-        List<String> names = new ArrayList<>();
-        for (String key : stack.output().list(Keys.resultPrefix(job))) {
-            String name = Keys.nameOfResult(job, key);
-            if (name != null) {
-                names.add(name);
-            }
-        }
-        return names;
+        return ResultListing.of(output.get(), job);
     }
 
-    Optional<ResultRecord> result(String job, String name) {
+    List<ResultRecord> read(String job, String key) {
         Jobs.check(job);
-        return readResult(job, Keys.result(job, name));
+        return ResultObjects.read(output.get(), job, key);
     }
 
     Optional<JobManifest> manifest(String job) {
         Jobs.check(job);
-        return stack.output().get(Keys.manifest(job)).map(b -> Json.read(b, JobManifest.class));
+        return output.get().get(Keys.manifest(job)).map(b -> Json.read(b, JobManifest.class).requireReadable());
     }
 
     JobManifest requireManifest(String job) {
         return manifest(job).orElseThrow(() -> new ImgscaleException("There is no job " + job + " in stack "
-                + stack.config().names().stack() + " (see `imgscale status` for recent jobs)."));
+                + stackName.get() + " (see `imgscale status` for recent jobs)."));
     }
 
     List<ResultRecord> results(String job) {
         Jobs.check(job);
-        Map<String, ResultRecord> byName = new TreeMap<>();
-        for (String key : stack.output().list(Keys.resultPrefix(job))) {
-            readResult(job, key).ifPresent(r -> byName.put(r.name(), r));
-        }
-        return new ArrayList<>(byName.values());
+        List<ResultRecord> rows = new ArrayList<>();
+        ResultObjects.forEachRow(output.get(), job, listing(job).keys(), new HashSet<>(), rows::add, () -> { });
+        rows.sort(Comparator.comparing(ResultRecord::name));
+        return rows;
     }
 
-    private Optional<ResultRecord> readResult(String job, String key) {
-        if (Keys.nameOfResult(job, key) == null) {
-            return Optional.empty();
-        }
-        try {
-            return stack.output().get(key).map(b -> Json.read(b, ResultRecord.class));
-        } catch (Json.MalformedRecordException e) {
-            LOG.warn("Skipping {}: {}", key, e.getMessage());
-            return Optional.empty();
-        }
+    /** See {@link JobClient#readAll}. */
+    JobProgress readAll(JobManifest manifest, Consumer<ResultRecord> sink, Runnable afterObject) {
+        String job = manifest.job();
+        ResultListing listing = listing(job);
+        Set<String> seen = new HashSet<>();
+        int[] failed = {0};
+        ResultObjects.forEachRow(output.get(), job, listing.keys(), seen, r -> {
+            failed[0] += r.ok() ? 0 : 1;
+            sink.accept(r);
+        }, afterObject);
+        JobProgress progress = new JobProgress(job, manifest.count(), seen.size(), failed[0]);
+        remember(progress, listing);
+        return progress;
     }
 
     /** See {@link JobClient#follow}. */
     JobProgress follow(String job, Consumer<ResultRecord> sink, Duration poll, Duration timeout, BooleanSupplier stop) {
         JobManifest manifest = requireManifest(job);
-        Set<String> expected = new HashSet<>(manifest.images());
+        Set<String> read = new HashSet<>();
         Set<String> seen = new HashSet<>();
         int failed = 0;
         long deadline = timeout == null ? Long.MAX_VALUE : clock.millis() + timeout.toMillis();
         long pause = Math.min(200, poll.toMillis());
         while (true) {
-            List<String> fresh = new ArrayList<>();
-            for (String key : stack.output().list(Keys.resultPrefix(job))) {
-                String name = Keys.nameOfResult(job, key);
-                if (name != null && !seen.contains(name)) {
-                    fresh.add(key);
-                }
+            if (!manifest.sealed()) {
+                // still being uploaded: its total comes when it is sealed
+                manifest = manifest(job).orElse(manifest);
             }
-            fresh.sort(Comparator.naturalOrder());
-            for (String key : fresh) {
-                Optional<ResultRecord> r = readResult(job, key);
-                if (r.isPresent() && seen.add(r.get().name())) {
-                    if (!r.get().ok()) {
-                        failed++;
-                    }
-                    sink.accept(r.get());
-                }
+            ResultListing listing = listing(job);
+            List<String> fresh = listing.unread(read).toList();
+            int[] failedNow = {0};
+            ResultObjects.forEachRow(output.get(), job, fresh, seen, r -> {
+                failedNow[0] += r.ok() ? 0 : 1;
+                sink.accept(r);
+            }, () -> { });
+            read.addAll(fresh);
+            failed += failedNow[0];
+            JobProgress progress = new JobProgress(job, manifest.count(), seen.size(), failed);
+            if (progress.complete()) {
+                remember(progress, listing);
+                return progress;
             }
-            if (seen.containsAll(expected) || stop.getAsBoolean() || clock.millis() >= deadline) {
-                return new JobProgress(job, expected.size(), (int) seen.stream().filter(expected::contains).count(), failed);
+            if (stop.getAsBoolean() || clock.millis() >= deadline) {
+                return progress;
             }
             // poll quickly while results stream in, back off to `poll` when nothing comes
             pause = fresh.isEmpty() ? Math.min(poll.toMillis(), pause * 2) : 200;
@@ -122,14 +127,30 @@ final class JobResults {
                 Thread.sleep(pause);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return new JobProgress(job, expected.size(), (int) seen.stream().filter(expected::contains).count(), failed);
+                return progress;
             }
+        }
+    }
+
+    /**
+     * After reading a complete job exactly: when its listing overcounts (a redelivered image has two
+     * rows), stores the exact counts, so that {@code status} need not read every row again.
+     */
+    private void remember(JobProgress exact, ResultListing listing) {
+        if (!exact.complete() || listing.exact() && listing.rows() == exact.done()) {
+            return;
+        }
+        try {
+            output.get().put(Keys.summary(exact.job()), Json.bytes(new JobSummary(JobSummary.VERSION, exact.job(), exact.total(),
+                    exact.done(), exact.failed(), listing.objects())), "application/json");
+        } catch (RuntimeException e) {
+            LOG.debug("Could not store the summary of job {}: {}", exact.job(), e.toString());
         }
     }
 
     List<String> recentJobs(int limit) {
         Set<String> jobs = new HashSet<>();
-        for (String key : stack.output().list(Keys.JOBS)) {
+        for (String key : output.get().list(Keys.JOBS)) {
             String rest = key.substring(Keys.JOBS.length());
             int slash = rest.indexOf('/');
             if (slash > 0) {
@@ -141,18 +162,47 @@ final class JobResults {
         return sorted.subList(0, Math.min(limit, sorted.size()));
     }
 
+    /**
+     * The job's progress from one listing of its results: the counts in the batch keys, exact when
+     * no row was redelivered (a request the client sent twice, rare, still counts twice: capped at
+     * the total); the summary a reader stored, while no object was added since, takes precedence
+     * once the job looks done; else the listing's counts, marked inexact (at most the redelivered
+     * rows too high). A job with
+     * per-image results (the previous release) has its rows read, as before, for their errors.
+     */
     JobProgress progress(JobManifest manifest) {
-        Set<String> names = new HashSet<>(manifest.images());
-        int done = 0;
-        int failed = 0;
-        for (ResultRecord r : results(manifest.job())) {
-            if (names.contains(r.name())) {
-                done++;
-                if (!r.ok()) {
-                    failed++;
-                }
+        String job = manifest.job();
+        int total = manifest.count();
+        ResultListing listing = listing(job);
+        if (listing.perImage() > 0) {
+            Set<String> seen = new HashSet<>();
+            int[] failed = {0};
+            ResultObjects.forEachRow(output.get(), job, listing.keys(), seen, r -> failed[0] += r.ok() ? 0 : 1, () -> { });
+            return new JobProgress(job, total, seen.size(), failed[0]);
+        }
+        // the summary, when a reader stored one, is worth its GET only once the job looks done (or
+        // the listing may overcount): a job in progress costs its listing alone
+        boolean looksDone = total > 0 && listing.rows() >= total;
+        if (looksDone || !listing.exact()) {
+            Optional<JobSummary> summary = summary(job);
+            if (summary.isPresent() && summary.get().objects() == listing.objects()) {
+                return new JobProgress(job, total, summary.get().done(), summary.get().failed());
             }
         }
-        return new JobProgress(manifest.job(), manifest.count(), done, failed);
+        if (listing.exact()) {
+            int done = total >= 0 ? Math.min(listing.rows(), total) : listing.rows();
+            return new JobProgress(job, total, done, Math.min(listing.errors(), done));
+        }
+        int done = total >= 0 ? Math.min(listing.rows(), total) : listing.rows();
+        return new JobProgress(job, total, done, Math.min(listing.errors(), done), false);
+    }
+
+    private Optional<JobSummary> summary(String job) {
+        try {
+            return output.get().get(Keys.summary(job)).map(b -> Json.read(b, JobSummary.class));
+        } catch (RuntimeException e) {
+            LOG.debug("Could not read the summary of job {}: {}", job, e.toString());
+            return Optional.empty();
+        }
     }
 }

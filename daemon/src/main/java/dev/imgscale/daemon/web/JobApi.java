@@ -3,6 +3,7 @@ package dev.imgscale.daemon.web;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imgscale.daemon.client.JobClient;
+import dev.imgscale.daemon.client.JobProgress;
 import dev.imgscale.daemon.client.UploadItem;
 import dev.imgscale.daemon.client.UploadListener;
 import dev.imgscale.daemon.client.UploadReport;
@@ -175,8 +176,11 @@ final class JobApi {
 
     /**
      * A job's progress from one listing of its results and its manifest (not by reading every
-     * result, which a status page polled by many would pay again and again); {@code failed} comes
-     * along when the watcher has read the results anyway.
+     * result, which a status page polled by many would pay again and again): the counts in the
+     * batch keys ({@link JobClient#progress}); {@code exact} false when a redelivery may have
+     * counted an image twice. {@code failed} is the watcher's exact count when it reads the job
+     * anyway. {@code total} is -1 for a job still being uploaded by {@code imgscale upload} (its
+     * manifest open).
      */
     Optional<ObjectNode> summary(String job) {
         Optional<OpenJobs.OpenJob> open = openJobs.find(job);
@@ -184,12 +188,16 @@ final class JobApi {
         if (manifest.isEmpty() && open.isEmpty()) {
             return Optional.empty();
         }
-        Set<String> names = new HashSet<>(manifest.map(JobManifest::images).orElse(List.of()));
-        int done = (int) client.resultNames(job).stream().filter(names::contains).count();
-        ObjectNode node = WebJson.MAPPER.createObjectNode().put("job", job).put("total", names.size()).put("done", done);
-        watcher.progress(job).ifPresent(p -> node.put("failed", p.failed()));
-        node.put("complete", !names.isEmpty() && done >= names.size()).put("open", open.isPresent());
-        manifest.ifPresent(m -> node.put("createdAt", Instant.ofEpochMilli(m.createdAt()).toString()));
+        JobManifest m = manifest.orElse(JobManifest.open(job, 0, "web"));
+        JobProgress p = client.progress(m);
+        int total = manifest.isPresent() ? p.total() : open.get().committed();
+        int done = total >= 0 ? Math.min(p.done(), total) : p.done();
+        ObjectNode node = WebJson.MAPPER.createObjectNode().put("job", job).put("total", total).put("done", done);
+        Optional<JobProgress> watched = watcher.progress(job);
+        node.put("failed", watched.map(JobProgress::failed).orElse(p.failed()));
+        node.put("exact", p.exact());
+        node.put("complete", p.exact() && total > 0 && done >= total).put("open", open.isPresent());
+        manifest.ifPresent(x -> node.put("createdAt", Instant.ofEpochMilli(x.createdAt()).toString()));
         return Optional.of(node);
     }
 

@@ -4,35 +4,34 @@ import dev.imgscale.daemon.client.JobClient;
 import dev.imgscale.daemon.wire.JobManifest;
 import dev.imgscale.daemon.wire.ResultRecord;
 import java.util.List;
-import java.util.Optional;
 import java.util.OptionalInt;
 
 /** What the {@link ResultWatcher} reads of a job: the three reads it makes, so a test can give them in memory. */
 interface ResultSource {
-    /** The names of the job's images that have a result now (one listing). */
-    List<String> resultNames(String job);
+    /** The keys of the job's result objects now, in key order (one listing). */
+    List<String> resultKeys(String job);
 
-    /** One image's result, if it exists and can be read. */
-    Optional<ResultRecord> result(String job, String name);
+    /** The rows of one result object (a batch, or one image's result); none if it is gone. */
+    List<ResultRecord> read(String job, String key);
 
-    /** How many images the job's manifest names, if it has one. */
+    /** How many images the job has, if it has a sealed manifest (empty while it is uploaded, or without one). */
     OptionalInt manifestTotal(String job);
 
     static ResultSource of(JobClient client) {
         return new ResultSource() {
             @Override
-            public List<String> resultNames(String job) {
-                return client.resultNames(job);
+            public List<String> resultKeys(String job) {
+                return client.listing(job).keys();
             }
 
             @Override
-            public Optional<ResultRecord> result(String job, String name) {
-                return client.result(job, name);
+            public List<ResultRecord> read(String job, String key) {
+                return client.read(job, key);
             }
 
             @Override
             public OptionalInt manifestTotal(String job) {
-                return client.manifest(job).map(m -> OptionalInt.of(m.total())).orElse(OptionalInt.empty());
+                return client.manifest(job).filter(JobManifest::sealed).map(m -> OptionalInt.of(m.count())).orElse(OptionalInt.empty());
             }
         };
     }

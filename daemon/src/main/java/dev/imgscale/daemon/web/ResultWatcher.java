@@ -29,9 +29,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Watches the output bucket for the results that the server's clients wait for, with one thread for
- * all of them: each poll lists a watched job's result keys once (one S3 LIST per job, however many
- * requests wait on it), reads only the results someone waits for or streams, and completes their
- * futures. A request that waits therefore holds no thread, and a thousand waiting requests cost the
+ * all of them: each poll lists a watched job's result objects once (one S3 LIST per job, however
+ * many requests wait on it), reads each new object once (a batch of many images, or one image's
+ * result written by the previous release), keeps one row per image name (the first read, when a
+ * redelivery wrote an image twice), and completes the futures of those waiting. A request that waits therefore holds no thread, and a thousand waiting requests cost the
  * bucket what one does.
  *
  * <p>Two kinds of interest keep a job watched: a waiter for one image (the compatibility endpoint),
@@ -67,7 +68,9 @@ final class ResultWatcher implements AutoCloseable {
         /** Subscribers not yet sent the job's state; guarded by this. */
         final List<ResultSubscriber> joining = new ArrayList<>();
         final Set<ResultSubscriber> subscribers = ConcurrentHashMap.newKeySet();
-        /** Results read so far, kept while the job has subscribers. */
+        /** Result objects read so far (a failed read is retried at the next poll). */
+        final Set<String> keysRead = new HashSet<>();
+        /** One row per image name, from the objects read, kept while the job is watched. */
         final Map<String, ResultRecord> records = new HashMap<>();
         int failed;
         int total = -1;
@@ -338,26 +341,23 @@ final class ResultWatcher implements AutoCloseable {
         watched.subscribers.removeIf(s -> !s.open());
         joining.removeIf(s -> !s.open());
         boolean streaming = !joining.isEmpty() || !watched.subscribers.isEmpty();
-        if (!streaming) {
-            watched.records.clear();
-            watched.failed = 0;
-        }
-        List<String> listed = source.resultNames(watched.job);
+        List<String> listed = source.resultKeys(watched.job);
         lists++;
         List<String> toRead = new ArrayList<>();
-        for (String name : listed) {
-            if (streaming ? !watched.records.containsKey(name) : awaited.contains(name)) {
-                toRead.add(name);
+        for (String key : listed) {
+            if (!watched.keysRead.contains(key)) {
+                toRead.add(key);
             }
         }
-        List<ResultRecord> read = read(watched.job, toRead);
+        List<ResultRecord> read = read(watched, toRead);
         List<ResultRecord> news = new ArrayList<>();
         for (ResultRecord r : read) {
-            if (streaming && watched.records.put(r.name(), r) == null) {
-                news.add(r);
-                if (!r.ok()) {
-                    watched.failed++;
-                }
+            if (watched.records.putIfAbsent(r.name(), r) != null) {
+                continue; // a second row of a redelivered image: the first stays
+            }
+            news.add(r);
+            if (!r.ok()) {
+                watched.failed++;
             }
             List<Waiter> futures;
             synchronized (watched) {
@@ -367,20 +367,20 @@ final class ResultWatcher implements AutoCloseable {
                 futures.forEach(w -> w.future().complete(r));
             }
         }
-        if (streaming) {
-            // a waiter for an image whose result the stream already read
-            for (String name : awaited) {
-                ResultRecord known = watched.records.get(name);
-                List<Waiter> futures = null;
-                if (known != null) {
-                    synchronized (watched) {
-                        futures = watched.waiters.remove(name);
-                    }
-                }
-                if (futures != null) {
-                    futures.forEach(w -> w.future().complete(known));
+        // a waiter for an image whose row an earlier poll read
+        for (String name : awaited) {
+            ResultRecord known = watched.records.get(name);
+            List<Waiter> futures = null;
+            if (known != null) {
+                synchronized (watched) {
+                    futures = watched.waiters.remove(name);
                 }
             }
+            if (futures != null) {
+                futures.forEach(w -> w.future().complete(known));
+            }
+        }
+        if (streaming) {
             for (ResultSubscriber s : watched.subscribers) {
                 for (ResultRecord r : news) {
                     safely(() -> s.result(r));
@@ -391,7 +391,8 @@ final class ResultWatcher implements AutoCloseable {
                     safely(() -> s.result(r));
                 }
             }
-            JobProgress progress = new JobProgress(watched.job, total(watched, listed.size()), listed.size(), watched.failed);
+            int done = watched.records.size();
+            JobProgress progress = new JobProgress(watched.job, total(watched, done), done, watched.failed);
             boolean changed = !progress.equals(watched.sent);
             watched.sent = progress;
             for (ResultSubscriber s : changed ? watched.subscribers : Set.<ResultSubscriber>of()) {
@@ -424,21 +425,25 @@ final class ResultWatcher implements AutoCloseable {
         return Math.max(watched.total, 0);
     }
 
-    /** Reads the results concurrently; one that cannot be read now is read at a later poll. */
-    private List<ResultRecord> read(String job, List<String> names) {
-        if (names.isEmpty()) {
+    /**
+     * Reads the objects concurrently and gives their rows in key order; an object that cannot be
+     * read now is not marked read, so a later poll reads it.
+     */
+    private List<ResultRecord> read(Watched watched, List<String> keys) {
+        if (keys.isEmpty()) {
             return List.of();
         }
-        List<Future<Optional<ResultRecord>>> futures = new ArrayList<>(names.size());
-        for (String name : names) {
-            futures.add(readers.submit(() -> source.result(job, name)));
+        List<Future<List<ResultRecord>>> futures = new ArrayList<>(keys.size());
+        for (String key : keys) {
+            futures.add(readers.submit(() -> source.read(watched.job, key)));
         }
-        List<ResultRecord> out = new ArrayList<>(names.size());
-        for (Future<Optional<ResultRecord>> f : futures) {
+        List<ResultRecord> out = new ArrayList<>();
+        for (int i = 0; i < futures.size(); i++) {
             try {
-                f.get(30, TimeUnit.SECONDS).ifPresent(out::add);
+                out.addAll(futures.get(i).get(30, TimeUnit.SECONDS));
+                watched.keysRead.add(keys.get(i));
             } catch (ExecutionException | TimeoutException e) {
-                LOG.debug("Cannot read a result of job {}: {}", job, e.toString());
+                LOG.debug("Cannot read {} of job {}: {}", keys.get(i), watched.job, e.toString());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return out;

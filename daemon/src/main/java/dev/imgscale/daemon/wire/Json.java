@@ -36,6 +36,17 @@ public final class Json {
         return read(new String(json, StandardCharsets.UTF_8), type);
     }
 
+    /** Reads {@code json[offset, offset + length)} (UTF-8) without copying it into a String first. */
+    public static <T> T read(byte[] json, int offset, int length, Class<T> type) {
+        try {
+            return MAPPER.readValue(json, offset, length, type);
+        } catch (JsonProcessingException e) {
+            throw new MalformedRecordException("not a valid " + type.getSimpleName() + ": " + e.getOriginalMessage(), e);
+        } catch (java.io.IOException e) {
+            throw new MalformedRecordException("not a valid " + type.getSimpleName() + ": " + e.getMessage(), e);
+        }
+    }
+
     /** A message or object that is not the record it should be. */
     public static final class MalformedRecordException extends ImgscaleException {
         private static final long serialVersionUID = 1L;

@@ -7,8 +7,9 @@ package dev.imgscale.daemon.wire;
  *   <li>input bucket: {@code input/<job>/<name>}: the image</li>
  *   <li>input bucket: {@code shards/<job>/<nnnnn>.tar}: images packed by {@code upload}, read by byte range</li>
  *   <li>output bucket: {@code results/<job>/<name>.json}: one image's result (version 1, still read);
- *       {@code results/<job>/<worker>-<seq>.jsonl}: a batch of results, JSON Lines (version 2);
- *       {@code jobs/<job>/manifest.json}: the job; {@code jobs/<job>/names/<nnnnn>.jsonl}: its names</li>
+ *       {@code results/<job>/<worker>-<start>-<seq>-n<images>-e<errors>-r<redelivered>.jsonl}: a batch of results, JSON Lines ({@link ResultBatch});
+ *       {@code jobs/<job>/manifest.json}: the job; {@code jobs/<job>/names/<nnnnn>.jsonl}: its names;
+ *       {@code jobs/<job>/summary.json}: its exact counts once read ({@link JobSummary})</li>
  * </ul>
  */
 public final class Keys {
@@ -53,6 +54,11 @@ public final class Keys {
 
     public static String shardPrefix(String job) {
         return SHARDS + job + "/";
+    }
+
+    /** A finished job's exact counts ({@link JobSummary}), when a reader wrote them. */
+    public static String summary(String job) {
+        return JOBS + job + "/summary.json";
     }
 
     public static String manifest(String job) {

@@ -46,8 +46,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The worker daemon: long-polls the request queue, downloads and decodes each batch of images
- * concurrently, classifies the good ones in one call, writes one result object per request to the
- * output bucket, publishes the results on the result queue, and only then deletes the requests.
+ * concurrently, classifies the good ones in one call, holds the results until a flush (N images,
+ * a few seconds, nothing else in hand, or stopping), writes them as one JSON Lines object per job
+ * ({@link dev.imgscale.daemon.wire.ResultBatch}), sends one notice per object on the result queue,
+ * and only then deletes the requests.
  * This class is its life (start, run, drain, stop) and its state; the stages are in
  * {@link dev.imgscale.daemon.worker.stage}.
  *
@@ -63,29 +65,31 @@ import org.slf4j.LoggerFactory;
  *       leaves the request alone (released on failure): it comes back when its visibility times
  *       out and, after the queue's maximum receives, lands in the dead-letter queue.</li>
  * </ul>
- * A result is written under a key derived from the job and the image name, so a redelivered
- * request overwrites the same object: each image has one result however often it is processed,
- * including when a worker is killed between writing results and deleting requests.
+ * A worker killed between writing an object and deleting its requests leaves those requests to
+ * come back: whoever handles them writes their rows again in another object, and every reader keeps
+ * one row per image name. Nothing is lost; a name may be stored twice, never printed twice.
  *
  * <p><b>The pipeline.</b> Batches (one receive each, up to ten requests) go through three stages,
  * joined by hand-offs that hold nothing ({@link SynchronousQueue}s):
  * <pre>
  *   receive thread:    poll → parse, check jobs → download (io pool) ───────────────────────┐ hand-off
  *   classify threads:  decode (decode pool, in parallel) → infer (an engine stream)  ◄──────┘ ─┐ hand-off
- *   finish thread:     write results (io pool) → publish → stop heartbeat → delete → count  ◄───┘
+ *   finish thread:     hold until the flush → write one object per job → notice → stop heartbeats → delete → count  ◄───┘
  * </pre>
  * There is a classify thread per engine stream of the classifier, so as many batches are
  * classified at once as there are streams, and while they are, the next batch is received and
  * downloaded and a previous one's results are written, published and its requests deleted: the
  * network waits overlap the engine. Where images are decoded is {@link DecodePlacement}'s rule. A
  * stage hands a batch on only when the next stage takes it, so at most streams + 2 batches are
- * held at once: the receive thread polls again only after a classify thread takes its batch,
+ * held at once besides those whose results wait in the finish stage for the flush (at most the
+ * flush size, 100 images by default, and only while more work is in hand): the receive thread polls again only after a classify thread takes its batch,
  * which keeps the requests it takes early from the other workers to one batch.
  *
  * <p>Invariants, whatever the stage:
  * <ul>
- *   <li>a request is deleted only after its result object is written and published (all in the
- *       finish stage, in that order, for the whole batch);</li>
+ *   <li>a request is deleted only after the object holding its row is written (all in the finish
+ *       stage, in that order, for every batch of the flush); a request whose object could not be
+ *       written is left to come back;</li>
  *   <li>every request held, including those received early for the next batch, has its visibility
  *       extended by the batch's heartbeat (every third of the visibility timeout, from the moment
  *       it is received) until its batch is deleted or left; the heartbeat is stopped, with no
@@ -194,7 +198,7 @@ public final class Worker {
         Decoder decoder = new Decoder(classifier, decoding);
         Thread receiver = DaemonThreads.named("imgscale-worker-receive").newThread(new ReceiveStage(requests, input, output, classifier,
                 options, time, timer, poller, io, decoding.ahead() ? decoder : null, inHand, shutdown, firstPoll, toClassify));
-        Thread finisher = DaemonThreads.named("imgscale-worker-finish").newThread(new FinishStage(requests, results, output, io, options,
+        Thread finisher = DaemonThreads.named("imgscale-worker-finish").newThread(new FinishStage(requests, results, output, options,
                 time, inHand, counters, shutdown, toFinish));
         // the classify stage: one loop per engine stream, each on its own thread; this thread waits
         // for all of them to end, or for the first to fail

@@ -21,12 +21,16 @@ import java.util.Objects;
  * @param model               the model's name, written into every result
  * @param decodeThreads       images decoded at once, fixed by the operator ({@code --decode-threads}); 0: chosen from
  *                            measured decode and inference times ({@link dev.imgscale.daemon.worker.stage.DecodeTuner})
+ * @param flushImages         results written in one object once this many wait (see {@code FlushPolicy})
+ * @param flushEvery          results written at the latest this long after the oldest of them was classified
  */
 public record WorkerOptions(int maxMessages, Duration pollWait, Duration visibility, int downloadConcurrency, Duration idleExit,
-                            String workerId, String model, int decodeThreads) {
+                            String workerId, String model, int decodeThreads, int flushImages, Duration flushEvery) {
     public static final int MAX_MESSAGES = 10;
     public static final Duration MAX_WAIT = Duration.ofSeconds(20);
     public static final int DEFAULT_DOWNLOAD_CONCURRENCY = 8;
+    public static final int DEFAULT_FLUSH_IMAGES = 100;
+    public static final Duration DEFAULT_FLUSH_EVERY = Duration.ofSeconds(5);
 
     public WorkerOptions {
         if (maxMessages < 1 || maxMessages > MAX_MESSAGES) {
@@ -52,12 +56,20 @@ public record WorkerOptions(int maxMessages, Duration pollWait, Duration visibil
         if (decodeThreads < 0) {
             throw new ImgscaleException("--decode-threads must be a positive number of threads, or 0 to choose, not " + decodeThreads + ".");
         }
+        if (flushImages < 1) {
+            throw new ImgscaleException("A worker writes results once at least 1 image waits, not " + flushImages + ".");
+        }
+        Objects.requireNonNull(flushEvery, "flushEvery");
+        if (flushEvery.isNegative()) {
+            throw new ImgscaleException("The flush interval cannot be negative.");
+        }
     }
 
-    /** Decode threads chosen from measurements (0). */
+    /** Decode threads chosen from measurements (0), with the default flushes: every {@value #DEFAULT_FLUSH_IMAGES} images or 5 s. */
     public WorkerOptions(int maxMessages, Duration pollWait, Duration visibility, int downloadConcurrency, Duration idleExit,
                          String workerId, String model) {
-        this(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, workerId, model, 0);
+        this(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, workerId, model, 0, DEFAULT_FLUSH_IMAGES,
+                DEFAULT_FLUSH_EVERY);
     }
 
     /** The defaults for a stack: ten requests per 20 s poll, the stack's visibility timeout and model. */
@@ -78,37 +90,41 @@ public record WorkerOptions(int maxMessages, Duration pollWait, Duration visibil
     }
 
     public WorkerOptions withMaxMessages(int n) {
-        return new WorkerOptions(n, pollWait, visibility, downloadConcurrency, idleExit, workerId, model, decodeThreads);
+        return new WorkerOptions(n, pollWait, visibility, downloadConcurrency, idleExit, workerId, model, decodeThreads, flushImages, flushEvery);
     }
 
     public WorkerOptions withPollWait(Duration d) {
-        return new WorkerOptions(maxMessages, d, visibility, downloadConcurrency, idleExit, workerId, model, decodeThreads);
+        return new WorkerOptions(maxMessages, d, visibility, downloadConcurrency, idleExit, workerId, model, decodeThreads, flushImages, flushEvery);
     }
 
     public WorkerOptions withVisibility(Duration d) {
-        return new WorkerOptions(maxMessages, pollWait, d, downloadConcurrency, idleExit, workerId, model, decodeThreads);
+        return new WorkerOptions(maxMessages, pollWait, d, downloadConcurrency, idleExit, workerId, model, decodeThreads, flushImages, flushEvery);
     }
 
     public WorkerOptions withDownloadConcurrency(int n) {
-        return new WorkerOptions(maxMessages, pollWait, visibility, n, idleExit, workerId, model, decodeThreads);
+        return new WorkerOptions(maxMessages, pollWait, visibility, n, idleExit, workerId, model, decodeThreads, flushImages, flushEvery);
     }
 
     /** Null: never exit for lack of work. */
     public WorkerOptions withIdleExit(Duration d) {
-        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, d, workerId, model, decodeThreads);
+        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, d, workerId, model, decodeThreads, flushImages, flushEvery);
     }
 
     public WorkerOptions withWorkerId(String id) {
-        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, id, model, decodeThreads);
+        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, id, model, decodeThreads, flushImages, flushEvery);
     }
 
     public WorkerOptions withModel(String name) {
-        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, workerId, name, decodeThreads);
+        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, workerId, name, decodeThreads, flushImages, flushEvery);
+    }
+
+    public WorkerOptions withFlush(int images, Duration every) {
+        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, workerId, model, decodeThreads, images, every);
     }
 
     /** 0: chosen from measurements. */
     public WorkerOptions withDecodeThreads(int n) {
-        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, workerId, model, n);
+        return new WorkerOptions(maxMessages, pollWait, visibility, downloadConcurrency, idleExit, workerId, model, n, flushImages, flushEvery);
     }
 
     /** How often the heartbeat extends the visibility of a batch in hand: a third of it. */

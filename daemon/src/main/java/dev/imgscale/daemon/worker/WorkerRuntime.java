@@ -66,35 +66,41 @@ public final class WorkerRuntime implements AutoCloseable {
      * @param downloadConcurrency images downloaded at once; 0: the default
      * @param workerId            written into results; null: host and pid
      * @param decodeThreads       images decoded at once; 0: chosen from measurements
+     * @param flushImages         results written in one object once this many wait; 0: the default (100)
+     * @param flushEvery          results written at the latest this long after the oldest waiting; null: the default (5 s)
      */
     public record Settings(String model, ClassifierOptions classifier, Duration idleExit, int downloadConcurrency, String workerId,
-                           int decodeThreads) {
+                           int decodeThreads, int flushImages, Duration flushEvery) {
         public static Settings defaults() {
-            return new Settings(null, null, null, 0, null, 0);
+            return new Settings(null, null, null, 0, null, 0, 0, null);
         }
 
         public Settings withDecodeThreads(int n) {
-            return new Settings(model, classifier, idleExit, downloadConcurrency, workerId, n);
+            return new Settings(model, classifier, idleExit, downloadConcurrency, workerId, n, flushImages, flushEvery);
+        }
+
+        public Settings withFlush(int images, Duration every) {
+            return new Settings(model, classifier, idleExit, downloadConcurrency, workerId, decodeThreads, images, every);
         }
 
         public Settings withModel(String name) {
-            return new Settings(name, classifier, idleExit, downloadConcurrency, workerId, decodeThreads);
+            return new Settings(name, classifier, idleExit, downloadConcurrency, workerId, decodeThreads, flushImages, flushEvery);
         }
 
         public Settings withClassifier(ClassifierOptions options) {
-            return new Settings(model, options, idleExit, downloadConcurrency, workerId, decodeThreads);
+            return new Settings(model, options, idleExit, downloadConcurrency, workerId, decodeThreads, flushImages, flushEvery);
         }
 
         public Settings withIdleExit(Duration d) {
-            return new Settings(model, classifier, d, downloadConcurrency, workerId, decodeThreads);
+            return new Settings(model, classifier, d, downloadConcurrency, workerId, decodeThreads, flushImages, flushEvery);
         }
 
         public Settings withDownloadConcurrency(int n) {
-            return new Settings(model, classifier, idleExit, n, workerId, decodeThreads);
+            return new Settings(model, classifier, idleExit, n, workerId, decodeThreads, flushImages, flushEvery);
         }
 
         public Settings withWorkerId(String id) {
-            return new Settings(model, classifier, idleExit, downloadConcurrency, id, decodeThreads);
+            return new Settings(model, classifier, idleExit, downloadConcurrency, id, decodeThreads, flushImages, flushEvery);
         }
     }
 
@@ -162,6 +168,8 @@ public final class WorkerRuntime implements AutoCloseable {
         if (settings.workerId() != null) {
             options = options.withWorkerId(settings.workerId());
         }
+        options = options.withFlush(settings.flushImages() > 0 ? settings.flushImages() : options.flushImages(),
+                settings.flushEvery() != null ? settings.flushEvery() : options.flushEvery());
         Classifier classifier = early != null ? join(early)
                 : Classifier.open(model, resolver, classifierOptions, listener == null ? DownloadListener.NONE : listener);
         long loaded = System.currentTimeMillis();

@@ -38,6 +38,8 @@ public final class FakeClassifier implements ImageClassifier {
     private final AtomicInteger decodes = new AtomicInteger();
     private final List<Integer> passes = new CopyOnWriteArrayList<>();
     private final Object sleeping = new Object();
+    /** The ends (fake millis) of the inferences taking their time now. */
+    private final java.util.Queue<Long> inferenceEnds = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     /** One stream of one thread, images up to 1 MB. */
     public FakeClassifier(Time time) {
@@ -74,6 +76,12 @@ public final class FakeClassifier implements ImageClassifier {
     /** From now on each inference call takes this long in the classifier's time. */
     public void inferenceTakes(Duration d) {
         inferenceTime = d;
+    }
+
+    /** Inferences taking their time now ({@link #inferenceTakes}): their end is fixed, and only moving the time reaches it. */
+    public int inferring() {
+        long now = time.millis();
+        return (int) inferenceEnds.stream().filter(e -> e > now).count();
     }
 
     /**
@@ -167,6 +175,8 @@ public final class FakeClassifier implements ImageClassifier {
         Duration takes = inferenceTime;
         if (!takes.isZero()) {
             long deadline = time.millis() + takes.toMillis();
+            Long end = deadline;
+            inferenceEnds.add(end);
             synchronized (sleeping) {
                 try {
                     while (time.millis() < deadline) {
@@ -175,6 +185,8 @@ public final class FakeClassifier implements ImageClassifier {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new IllegalStateException("interrupted", e);
+                } finally {
+                    inferenceEnds.remove(end);
                 }
             }
         }

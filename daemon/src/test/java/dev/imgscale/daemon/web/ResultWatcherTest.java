@@ -12,6 +12,9 @@ import dev.imgscale.daemon.wire.Json;
 import dev.imgscale.daemon.wire.Keys;
 import dev.imgscale.daemon.wire.ResultRecord;
 import dev.imgscale.daemon.client.JobProgress;
+import dev.imgscale.daemon.client.ResultListing;
+import dev.imgscale.daemon.client.ResultObjects;
+import dev.imgscale.daemon.wire.ResultBatch;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,7 +29,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The watcher's behaviour in fake time over the in-memory output bucket, results and manifests
  * stored as workers and the client write them: one listing per job and poll however many wait,
- * only awaited results read, deadlines by the clock, streams that get each result once, resets,
+ * each object read once (batches and per-image results alike), one row per name, deadlines by the clock, streams that get each result once, resets,
  * the polling pace, and its own thread pausing in fake time.
  */
 class ResultWatcherTest {
@@ -60,27 +63,31 @@ class ResultWatcherTest {
             return output.calls(InMemoryObjectStore.Op.GET);
         }
 
-        @Override
-        public List<String> resultNames(String job) {
-            List<String> names = new ArrayList<>();
-            for (String key : output.list(Keys.resultPrefix(job))) {
-                String name = Keys.nameOfResult(job, key);
-                if (name != null) {
-                    names.add(name);
-                }
+        /** One batch object as a worker writes it, of the names given (receives 2 for those after '!'). */
+        void putBatch(String job, int seq, String... names) {
+            List<ResultRecord> rows = new ArrayList<>();
+            for (String n : names) {
+                boolean again = n.startsWith("!");
+                String name = again ? n.substring(1) : n;
+                rows.add(new ResultRecord(1, job, name, "macaw", 0.9f, null, null, null, "m", "w", again ? 2 : 1, 0, null));
             }
-            return names;
+            output.put(ResultBatch.key(job, "w", 1, seq, ResultBatch.countsOf(rows)), ResultBatch.write(rows), ResultBatch.CONTENT_TYPE);
         }
 
         @Override
-        public Optional<ResultRecord> result(String job, String name) {
-            return output.get(Keys.result(job, name)).map(b -> Json.read(b, ResultRecord.class));
+        public List<String> resultKeys(String job) {
+            return ResultListing.of(output, job).keys();
+        }
+
+        @Override
+        public List<ResultRecord> read(String job, String key) {
+            return ResultObjects.read(output, job, key);
         }
 
         @Override
         public OptionalInt manifestTotal(String job) {
-            return output.get(Keys.manifest(job)).map(b -> OptionalInt.of(Json.read(b, JobManifest.class).count()))
-                    .orElse(OptionalInt.empty());
+            return output.get(Keys.manifest(job)).map(b -> Json.read(b, JobManifest.class)).filter(JobManifest::sealed)
+                    .map(m -> OptionalInt.of(m.count())).orElse(OptionalInt.empty());
         }
     }
 
@@ -125,16 +132,23 @@ class ResultWatcherTest {
         for (int i = 0; i < 100; i++) {
             waiting.add(watcher.await(JOB, "img" + i + ".jpg", Duration.ofMinutes(5)));
         }
-        results.put(JOB, "other.jpg", true); // nobody waits for it: never read
+        results.put(JOB, "other.jpg", true); // nobody waits for it: read once all the same (it might be in a batch)
         watcher.pollOnce();
         assertEquals(1, results.listings(), "one listing for a hundred waiters");
-        assertEquals(0, results.reads());
-        for (int i = 0; i < 50; i++) {
+        assertEquals(1, results.reads());
+        String[] batch = new String[40];
+        for (int i = 0; i < 40; i++) {
+            batch[i] = "img" + i + ".jpg";
+        }
+        results.putBatch(JOB, 1, batch);
+        for (int i = 40; i < 50; i++) {
             results.put(JOB, "img" + i + ".jpg", true);
         }
         watcher.pollOnce();
         assertEquals(2, results.listings());
-        assertEquals(50, results.reads(), "only the results someone waits for are read");
+        assertEquals(1 + 1 + 10, results.reads(), "each new object read once: a batch of 40 is one read");
+        watcher.pollOnce();
+        assertEquals(12, results.reads(), "nothing read twice");
         for (int i = 0; i < 100; i++) {
             assertEquals(i < 50, waiting.get(i).isDone(), "waiter " + i);
         }
@@ -187,6 +201,20 @@ class ResultWatcherTest {
         watcher.pollOnce();
         watcher.pollOnce();
         assertEquals(Optional.empty(), watcher.progress(JOB), "a job nobody watches is dropped");
+    }
+
+    @Test
+    void should_stream_one_row_per_name_from_batches_and_per_image_results_mixed() {
+        results.manifest(JOB, 4);
+        results.put(JOB, "a.jpg", true); // written by the previous release
+        results.putBatch(JOB, 1, "b.jpg", "c.jpg");
+        results.putBatch(JOB, 2, "!c.jpg", "!a.jpg", "d.jpg"); // a redelivery wrote c and a again
+        Stream stream = new Stream();
+        watcher.subscribe(JOB, stream);
+        watcher.pollOnce();
+        assertEquals(List.of("result a.jpg", "result b.jpg", "result c.jpg", "result d.jpg"), sorted(stream.events.subList(0, 4)));
+        assertEquals(List.of("progress 4/4 failed 0 complete"), stream.events.subList(4, stream.events.size()),
+                "distinct names, not rows");
     }
 
     @Test

@@ -9,6 +9,7 @@ import dev.imgscale.daemon.testing.FakeClassifier;
 import dev.imgscale.daemon.testing.FakeTime;
 import dev.imgscale.daemon.testing.InMemoryObjectStore;
 import dev.imgscale.daemon.testing.InMemoryWorkQueue;
+import dev.imgscale.daemon.testing.StoredResults;
 import dev.imgscale.daemon.wire.ImageLocation;
 import dev.imgscale.daemon.wire.JobId;
 import dev.imgscale.daemon.wire.JobManifest;
@@ -74,12 +75,7 @@ class WorkerInPlaceTest {
     }
 
     Map<String, ResultRecord> results(String job) {
-        Map<String, ResultRecord> out = new TreeMap<>();
-        for (String key : output.list(Keys.resultPrefix(job))) {
-            ResultRecord r = Json.read(output.get(key).orElseThrow(), ResultRecord.class);
-            out.put(r.name(), r);
-        }
-        return out;
+        return StoredResults.byName(output, job);
     }
 
     @Test

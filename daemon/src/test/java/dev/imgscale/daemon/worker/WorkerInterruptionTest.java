@@ -9,11 +9,13 @@ import dev.imgscale.daemon.testing.FakeClassifier;
 import dev.imgscale.daemon.testing.FakeTime;
 import dev.imgscale.daemon.testing.InMemoryObjectStore;
 import dev.imgscale.daemon.testing.InMemoryWorkQueue;
+import dev.imgscale.daemon.testing.StoredResults;
 import dev.imgscale.daemon.wire.ImageRequest;
 import dev.imgscale.daemon.wire.JobId;
 import dev.imgscale.daemon.wire.JobManifest;
 import dev.imgscale.daemon.wire.Json;
 import dev.imgscale.daemon.wire.Keys;
+import dev.imgscale.daemon.wire.ResultBatch;
 import dev.imgscale.daemon.wire.ResultRecord;
 import dev.imgscale.daemon.wire.WorkerState;
 import dev.imgscale.daemon.worker.InterruptionWatcher.Kind;
@@ -87,11 +89,7 @@ class WorkerInterruptionTest {
     }
 
     Set<String> answered(String job) {
-        Set<String> names = new TreeSet<>();
-        for (String key : output.list(Keys.resultPrefix(job))) {
-            names.add(Json.read(output.get(key).orElseThrow(), ResultRecord.class).name());
-        }
-        return names;
+        return new TreeSet<>(StoredResults.byName(output, job).keySet());
     }
 
     /** A first job measures 500 ms per image; then 10 are being classified, 10 wait at the hand-off, 5 are queued. */
@@ -170,7 +168,7 @@ class WorkerInterruptionTest {
         assertTrue(worker.awaitShutdown(Duration.ofSeconds(10)), "the worker did not stop");
         assertEquals(10, worker.processed());
         assertEquals(Set.of(), answered(job));
-        assertEquals(10, results.bodies().size(), "only the first job's results published");
+        assertEquals(1, results.bodies().size(), "only the first job's results published (one object)");
         assertEquals(new QueueDepth(25, 0, 0), requests.depth());
         assertEquals(heartbeatsBefore + 2, requests.extendCalls(), "no heartbeat after the hand-back");
     }
@@ -224,15 +222,18 @@ class WorkerInterruptionTest {
         Worker second = start();
         WorkerTest.until(() -> second.processed() == 15, () -> second.processed() + " processed by the second");
         assertEquals(25, answered(job).size());
-        Map<String, Integer> published = new HashMap<>();
-        for (String body : results.bodies()) {
-            ResultRecord r = Json.read(body.getBytes(java.nio.charset.StandardCharsets.UTF_8), ResultRecord.class);
-            if (r.job().equals(job)) {
-                published.merge(r.name(), 1, Integer::sum);
-            }
+        Map<String, Integer> written = new HashMap<>();
+        for (ResultRecord r : StoredResults.rows(output, job)) {
+            written.merge(r.name(), 1, Integer::sum);
         }
-        assertEquals(25, published.size());
-        assertTrue(published.values().stream().allMatch(n -> n == 1), "published once each: " + published);
+        assertEquals(25, written.size());
+        assertTrue(written.values().stream().allMatch(n -> n == 1), "one row each: " + written);
+        int announced = 0;
+        for (String body : results.bodies()) {
+            ResultBatch.Notice n = Json.read(body, ResultBatch.Notice.class);
+            announced += n.job().equals(job) ? n.images() : 0;
+        }
+        assertEquals(25, announced, "the notices name each image once, in their objects' counts");
         assertEquals(new QueueDepth(0, 0, 0), requests.depth());
     }
 }

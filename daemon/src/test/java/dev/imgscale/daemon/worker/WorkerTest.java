@@ -13,11 +13,13 @@ import dev.imgscale.daemon.testing.FakeClassifier;
 import dev.imgscale.daemon.testing.FakeTime;
 import dev.imgscale.daemon.testing.InMemoryObjectStore;
 import dev.imgscale.daemon.testing.InMemoryWorkQueue;
+import dev.imgscale.daemon.testing.StoredResults;
 import dev.imgscale.daemon.wire.ImageRequest;
 import dev.imgscale.daemon.wire.JobId;
 import dev.imgscale.daemon.wire.JobManifest;
 import dev.imgscale.daemon.wire.Json;
 import dev.imgscale.daemon.wire.Keys;
+import dev.imgscale.daemon.wire.ResultBatch;
 import dev.imgscale.daemon.wire.ResultRecord;
 import dev.imgscale.daemon.wire.WorkerState;
 import dev.imgscale.daemon.worker.stage.BatchStage;
@@ -106,12 +108,16 @@ class WorkerTest {
         return images;
     }
 
+    /** The job's results by name, each name in exactly one row of the batch objects written. */
     Map<String, ResultRecord> results(String job) {
+        List<ResultRecord> rows = StoredResults.rows(output, job);
         Map<String, ResultRecord> out = new TreeMap<>();
+        for (ResultRecord r : rows) {
+            assertNull(out.put(r.name(), r), "one row for " + r.name());
+            assertEquals(job, r.job());
+        }
         for (String key : output.list(Keys.resultPrefix(job))) {
-            ResultRecord r = Json.read(output.get(key).orElseThrow(), ResultRecord.class);
-            assertEquals(Keys.result(job, r.name()), key, "result stored under its derived key");
-            out.put(r.name(), r);
+            assertTrue(ResultBatch.counts(job, key).isPresent(), "a batch object: " + key);
         }
         return out;
     }
@@ -123,7 +129,7 @@ class WorkerTest {
     // ---------------------------------------------------------------------------------------------
 
     @Test
-    void should_label_each_image_write_and_publish_its_result_and_only_then_delete_the_request() {
+    void should_label_each_image_write_its_batch_object_and_only_then_delete_the_requests() {
         List<String> atDelete = new CopyOnWriteArrayList<>();
         requests.inject(InMemoryWorkQueue.Op.DELETE, handles -> {
             // what had been written and published when the deletes began
@@ -149,9 +155,13 @@ class WorkerTest {
             assertEquals(1, r.receives());
             assertEquals(0L, r.latencyMs(), "no fake time passed between upload and result");
         }
-        assertEquals(List.of("5 deleted, 5 written, 5 published"), atDelete);
+        assertEquals(List.of("5 deleted, 1 written, 1 published"), atDelete, "one object and its notice, then the deletes");
         assertEquals(new QueueDepth(0, 0, 0), requests.depth());
-        assertEquals(5, results.bodies().size(), "one result event per image");
+        assertEquals(List.of(ResultBatch.key(job, "test-worker", FakeTime.START.toEpochMilli(), 1, new ResultBatch.Counts(5, 0, 0))),
+                output.list(Keys.resultPrefix(job)), "worker id made fit for a key, its start and first flush, the counts");
+        assertEquals(1, results.bodies().size(), "one notice per object, not per image");
+        ResultBatch.Notice notice = Json.read(results.bodies().get(0), ResultBatch.Notice.class);
+        assertEquals(new ResultBatch.Notice(2, job, output.list(Keys.resultPrefix(job)).get(0), 5, 0), notice);
         assertEquals(List.of(5), classifier.passes(), "one inference for the batch");
         assertEquals(1, worker.batches());
         assertEquals(0, worker.left());
@@ -191,7 +201,8 @@ class WorkerTest {
         assertEquals(5, worker.failed());
         assertEquals(2, worker.left(), "the crash and the message that is no request");
         assertEquals(new QueueDepth(0, 2, 0), requests.depth(), "the two left wait out their visibility");
-        assertEquals(7, results.bodies().size());
+        assertEquals(1, results.bodies().size());
+        assertTrue(output.list(Keys.resultPrefix(job)).get(0).endsWith("-n7-e5-r0.jsonl"), "seven rows, five errors, in the key");
     }
 
     @Test
@@ -338,7 +349,7 @@ class WorkerTest {
     }
 
     @Test
-    void should_leave_requests_whose_inference_or_publishing_fails_and_never_delete_them() {
+    void should_leave_requests_whose_inference_or_results_object_fails_and_delete_only_after_the_write() {
         classifier.failInference(new IllegalStateException("engine failed (test)"));
         Worker worker = start(options());
         time.awaitSleepers(1);
@@ -347,12 +358,21 @@ class WorkerTest {
         assertEquals(List.of(), output.list(Keys.resultPrefix(job)));
 
         classifier.failInference(null);
-        results.inject(InMemoryWorkQueue.Op.SEND, x -> new ImgscaleException("SQS is down (test)"));
+        output.inject(InMemoryObjectStore.Op.PUT, key -> new ImgscaleException("S3 is down (test)"));
         time.advance(Duration.ofSeconds(3));
         until(() -> worker.left() == 4 && worker.inHand() == 0, () -> "left " + worker.left());
-        assertEquals(2, results(job).size(), "written, but not published: the requests stay to be handled again");
-        assertEquals(new QueueDepth(0, 2, 0), requests.depth());
+        assertEquals(List.of(), output.list(Keys.resultPrefix(job)));
+        assertEquals(new QueueDepth(0, 2, 0), requests.depth(), "the object was not written: nothing deleted, both come back");
         assertEquals(0, worker.processed());
+
+        // a notice that cannot be sent is not a reason to answer the images again: the object is the result
+        output.inject(InMemoryObjectStore.Op.PUT, null);
+        results.inject(InMemoryWorkQueue.Op.SEND, x -> new ImgscaleException("SQS is down (test)"));
+        time.advance(Duration.ofSeconds(3));
+        until(() -> worker.processed() == 2 && worker.inHand() == 0, () -> worker.processed() + " processed");
+        assertEquals(2, results(job).size());
+        assertEquals(new QueueDepth(0, 0, 0), requests.depth());
+        assertEquals(4, worker.left());
     }
 
     @Test
@@ -378,14 +398,16 @@ class WorkerTest {
     }
 
     @Test
-    void should_write_one_result_for_a_request_delivered_twice() {
+    void should_write_one_row_for_a_request_sent_twice_into_one_flush() {
         String job = upload(labelled(1));
         requests.send(List.of(requests.bodies().get(0)));
         Worker worker = start(options());
         until(() -> worker.processed() == 2, () -> worker.processed() + " of 2 processed");
-        assertEquals(List.of(Keys.result(job, "img100.jpg")), output.list(Keys.resultPrefix(job)), "one result object");
-        assertEquals(2, results.bodies().size(), "each delivery publishes its result");
-        assertEquals(new QueueDepth(0, 0, 0), requests.depth());
+        assertEquals(1, output.list(Keys.resultPrefix(job)).size(), "one object");
+        assertEquals(1, results(job).size(), "one row: the second request is answered by the first's");
+        assertTrue(output.list(Keys.resultPrefix(job)).get(0).endsWith("-n1-e0-r0.jsonl"));
+        assertEquals(1, results.bodies().size());
+        assertEquals(new QueueDepth(0, 0, 0), requests.depth(), "both requests deleted");
     }
 
     @Test
@@ -417,5 +439,99 @@ class WorkerTest {
         // --decode-threads fixes the count
         assertEquals("overlapped with inference, 3 at once (given)",
                 new Worker(busy, requests, results, input, output, time, options().withDecodeThreads(3), 2).decoding());
+    }
+
+    /** Each image's count of the job's batch objects, in key order (their flush order). */
+    List<Integer> objectSizes(String job) {
+        List<Integer> sizes = new ArrayList<>();
+        for (String key : output.list(Keys.resultPrefix(job))) {
+            sizes.add(ResultBatch.counts(job, key).orElseThrow().images());
+        }
+        return sizes;
+    }
+
+    /**
+     * Advances a second once the worker can do nothing more until the time moves: nothing being
+     * downloaded, the inference (if any) sleeping, and the receive stage either long-polling or
+     * waiting to hand on the batch it prepared. (Moving on earlier races the real threads: a batch
+     * received but not yet beating could outlive its visibility in a few fake seconds.)
+     */
+    void nextSecond(Worker worker) {
+        until(() -> {
+            Map<BatchStage, Integer> stages = worker.pipeline();
+            boolean inferring = !stages.containsKey(BatchStage.CLASSIFYING) || classifier.inferring() > 0;
+            // one stream: a batch waits at the hand-off only while the classify stage is busy
+            boolean receiving = stages.containsKey(BatchStage.PREPARED) ? stages.containsKey(BatchStage.CLASSIFYING)
+                    : requests.depth().visible() == 0 && requests.waitingReceivers() > 0;
+            return !stages.containsKey(BatchStage.PREPARING) && !stages.containsKey(BatchStage.CLASSIFIED) && inferring && receiving;
+        }, () -> "stages " + worker.pipeline() + ", " + classifier.inferring() + " inferring, " + requests.waitingReceivers() + " polling");
+        time.advance(Duration.ofSeconds(1));
+    }
+
+    @Test
+    void should_write_one_object_per_n_images_while_a_backlog_keeps_the_pipeline_full() {
+        classifier.inferenceTakes(Duration.ofSeconds(1));
+        Worker worker = start(options().withFlush(20, Duration.ofHours(1)));
+        time.awaitSleepers(1);
+        String job = upload(labelled(50));
+        for (int i = 0; i < 10 && worker.processed() < 50; i++) {
+            nextSecond(worker);
+        }
+        until(() -> worker.processed() == 50 && worker.inHand() == 0, () -> worker.processed() + " processed");
+        assertEquals(List.of(20, 20, 10), objectSizes(job), "two full flushes, then the last batch when nothing else was in hand");
+        assertEquals(50, results(job).size());
+        assertEquals(3, results.bodies().size());
+        assertEquals(new QueueDepth(0, 0, 0), requests.depth());
+    }
+
+    @Test
+    void should_write_what_waits_once_the_oldest_has_waited_the_flush_interval() {
+        classifier.inferenceTakes(Duration.ofSeconds(3));
+        Worker worker = start(options().withFlush(1000, Duration.ofSeconds(5)));
+        time.awaitSleepers(1);
+        String job = upload(labelled(30));
+        for (int second = 1; second <= 7; second++) {
+            nextSecond(worker);
+        }
+        // the first batch was classified at 3 s, the second at 6 s: both wait, the third is being classified
+        until(() -> worker.pipeline().getOrDefault(BatchStage.BUFFERED, 0) == 20, () -> "stages " + worker.pipeline());
+        assertEquals(List.of(), objectSizes(job), "nothing written before 8 s");
+        assertEquals(new QueueDepth(0, 30, 0), requests.depth(), "all held, none deleted, kept invisible");
+        nextSecond(worker);
+        until(() -> objectSizes(job).size() == 1, () -> "no object at " + time.elapsedMillis() + " ms; " + worker.pipeline() + " "
+                + requests.depth() + " processed " + worker.processed());
+        assertEquals(8_000, time.elapsedMillis());
+        assertEquals(List.of(20), objectSizes(job), "5 s after the first was classified");
+        until(() -> requests.depth().inFlight() == 10, () -> "deletes after the write: " + requests.depth());
+        nextSecond(worker); // the third batch is classified at 9 s
+        until(() -> worker.processed() == 30 && worker.inHand() == 0, () -> worker.processed() + " processed");
+        assertEquals(9_000, time.elapsedMillis());
+        assertEquals(List.of(20, 10), objectSizes(job), "the last at once, at 9 s: nothing else in hand");
+    }
+
+    @Test
+    void should_write_what_it_holds_at_once_when_a_drain_begins() throws Exception {
+        classifier.inferenceTakes(Duration.ofSeconds(1));
+        Worker worker = start(options().withFlush(1000, Duration.ofHours(1)));
+        time.awaitSleepers(1);
+        String job = upload(labelled(30));
+        nextSecond(worker);
+        until(() -> worker.pipeline().getOrDefault(BatchStage.BUFFERED, 0) == 10, () -> "stages " + worker.pipeline() + ", objects "
+                + objectSizes(job) + " at " + time.elapsedMillis() + " ms, " + time.sleepers() + " sleeping");
+        assertEquals(List.of(), objectSizes(job), "held: the next batch is in hand");
+        // the third poll is taken without time passing, but on the worker's own thread: wait for it,
+        // or the drain may begin before it and leave ten in the queue
+        until(() -> worker.received() == 30, () -> worker.received() + " received");
+
+        worker.beginShutdown();
+        until(() -> objectSizes(job).size() == 1, () -> "nothing written at the drain");
+        assertEquals(1_000, time.elapsedMillis(), "at once, not at the next size or interval");
+        for (int i = 0; i < 5 && worker.state() != WorkerState.STOPPED; i++) {
+            until(() -> time.sleepers() >= 1 || worker.state() == WorkerState.STOPPED, () -> "stages " + worker.pipeline());
+            time.advance(Duration.ofSeconds(1));
+        }
+        assertTrue(worker.awaitShutdown(Duration.ofSeconds(10)), "the worker did not stop");
+        assertEquals(30, results(job).size(), "everything received finished");
+        assertEquals(new QueueDepth(0, 0, 0), requests.depth());
     }
 }

@@ -50,12 +50,12 @@ public final class Batch {
     }
 
     /**
-     * Marks the batch handed back, unless its results are already being written (then it is
+     * Marks the batch handed back, unless the finish stage has taken it (then it is
      * finished, never both). Atomic with {@link #startFinishing()}: a batch is either deleted by
      * this worker or given back to another, never both.
      */
     synchronized boolean handBack() {
-        if (stage == BatchStage.FINISHING || stage == BatchStage.DONE) {
+        if (stage.compareTo(BatchStage.BUFFERED) >= 0) {
             return false;
         }
         handedBack = true;
@@ -66,12 +66,12 @@ public final class Batch {
         return handedBack;
     }
 
-    /** The finish stage takes the batch: FINISHING, unless it was handed back (then false: skip it). */
+    /** The finish stage takes the batch: BUFFERED, unless it was handed back (then false: skip it). */
     synchronized boolean startFinishing() {
         if (handedBack) {
             return false;
         }
-        stage = BatchStage.FINISHING;
+        stage = BatchStage.BUFFERED;
         return true;
     }
 

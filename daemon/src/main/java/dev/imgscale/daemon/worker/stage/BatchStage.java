@@ -10,6 +10,8 @@ public enum BatchStage {
     CLASSIFYING,
     /** Classified, waiting for the finish thread to take it. */
     CLASSIFIED,
+    /** Taken by the finish stage, its results held there until the next flush ({@link FlushPolicy}). */
+    BUFFERED,
     /** Results being written and published, then the requests deleted. */
     FINISHING,
     /** Deleted (or left to come back): no longer held. */

@@ -1,47 +1,49 @@
 package dev.imgscale.daemon.worker.stage;
 
 import dev.imgscale.daemon.port.ObjectStore;
-import dev.imgscale.daemon.port.QueueMessage;
 import dev.imgscale.daemon.port.WorkQueue;
 import dev.imgscale.daemon.time.Time;
-import dev.imgscale.daemon.wire.Json;
-import dev.imgscale.daemon.wire.Keys;
 import dev.imgscale.daemon.worker.WorkerOptions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
- * Stage 3, on its own thread: for each classified batch, writes the result objects, publishes
- * them, stops the heartbeat and only then deletes the requests answered (or of jobs that were
- * reset); a request whose result could not be written or published is left to come back.
+ * Stage 3, on its own thread: takes each classified batch and holds its results until a flush
+ * ({@link FlushPolicy}: N images, a few seconds, nothing else in hand, or stopping). A flush writes
+ * one JSON Lines object per job ({@link ResultFlush}), stops the held batches' heartbeats, and only
+ * then deletes the requests answered (or of jobs that were reset); a request whose object could not
+ * be written is left to come back. Until its flush a batch keeps its heartbeat: its requests stay
+ * invisible to other workers however long they wait here.
  */
 public final class FinishStage implements Runnable {
     private final WorkQueue requests;
-    private final WorkQueue results;
-    private final ObjectStore output;
-    private final ExecutorService io;
-    private final WorkerOptions options;
     private final Time time;
     private final InHand inHand;
     private final WorkerCounters counters;
     private final ShutdownSignal shutdown;
     private final BlockingQueue<Batch> toFinish;
+    private final WorkerOptions options;
+    private final FlushPolicy policy;
+    private final ResultFlush flush;
+    /** Taken from the classify stage, results built, not yet written. Touched by this stage's thread only. */
+    private final List<Batch> held = new ArrayList<>();
+    private int heldImages;
+    private long oldestSince;
 
-    public FinishStage(WorkQueue requests, WorkQueue results, ObjectStore output, ExecutorService io, WorkerOptions options, Time time,
+    public FinishStage(WorkQueue requests, WorkQueue results, ObjectStore output, WorkerOptions options, Time time,
                        InHand inHand, WorkerCounters counters, ShutdownSignal shutdown, BlockingQueue<Batch> toFinish) {
         this.requests = requests;
-        this.results = results;
-        this.output = output;
-        this.io = io;
-        this.options = options;
         this.time = time;
         this.inHand = inHand;
         this.counters = counters;
         this.shutdown = shutdown;
         this.toFinish = toFinish;
+        this.options = options;
+        this.policy = new FlushPolicy(options.flushImages(), options.flushEvery());
+        this.flush = new ResultFlush(output, results, options.workerId(), time.millis());
     }
 
     @Override
@@ -49,79 +51,79 @@ public final class FinishStage implements Runnable {
         while (true) {
             Batch batch;
             try {
-                batch = toFinish.take();
+                // a real-time wait, bounded: the flush's clock may be a test's fake time
+                batch = toFinish.poll(policy.pause(heldImages, oldestSince, nowMillis()), TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
-                // the worker interrupts this stage only when the classify stage has failed: stop
+                // the worker interrupts this stage only when the classify stage has failed: stop, and
+                // leave what is held to come back
+                List.copyOf(held).forEach(b -> inHand.abandon(b, "the classify stage failed", null));
                 return;
             }
             if (batch == Batch.END) {
+                flushHeld();
                 return;
             }
-            if (!batch.startFinishing()) {
-                continue; // handed back at a Spot interruption while it was classified: another worker answers it
+            if (batch != null) {
+                take(batch);
             }
-            batch.finishNanos = time.nanos();
-            try {
-                finish(batch);
-            } catch (RuntimeException e) {
-                inHand.abandon(batch, "while " + batch.stage.name().toLowerCase(Locale.ROOT), e);
+            if (policy.due(heldImages, oldestSince, nowMillis(), shutdown.requested(), inHand.count() == heldImages)) {
+                flushHeld();
             }
         }
     }
 
-    private void finish(Batch batch) {
-        List<Item> items = batch.items;
+    /** The flush's clock: the nanos the batches are stamped with, in millis. */
+    private long nowMillis() {
+        return time.nanos() / 1_000_000;
+    }
+
+    /** Takes a classified batch in, held until the flush. */
+    private void take(Batch batch) {
+        if (!batch.startFinishing()) {
+            return; // handed back at a Spot interruption while it was classified: another worker answers it
+        }
+        batch.finishNanos = time.nanos();
+        if (held.isEmpty()) {
+            // the interval counts from its classification, however long the hand-off took
+            oldestSince = (batch.classifiedNanos != 0 ? batch.classifiedNanos : time.nanos()) / 1_000_000;
+        }
+        held.add(batch);
+        heldImages += batch.size();
+    }
+
+    private void flushHeld() {
+        if (held.isEmpty()) {
+            return;
+        }
+        List<Batch> batches = List.copyOf(held);
+        held.clear();
+        heldImages = 0;
+        for (Batch b : batches) {
+            b.stage = BatchStage.FINISHING;
+        }
         try {
-            Results.build(items, time.millis(), options.model(), options.workerId());
-            ForEachItem.run(items, Disposition.RESULT, io,
-                    item -> output.put(Keys.result(item.job, item.name), Json.bytes(item.record), "application/json"),
-                    "cannot store the result", shutdown);
-            batch.storedNanos = time.nanos();
-            announce(items);
-            batch.announcedNanos = time.nanos();
+            // stamped now: a row's finishedAt (and latency) is when it is written, as readers see it
+            long now = time.millis();
+            for (Batch b : batches) {
+                Results.build(b.items, now, options.model(), options.workerId());
+            }
+            flush.write(batches, time);
+        } catch (RuntimeException e) {
+            batches.forEach(b -> inHand.abandon(b, "while " + b.stage.name().toLowerCase(Locale.ROOT), e));
+            return;
         } finally {
             // No extension may run during or after the deletes (or, for a request left, extend it
             // after it was meant to come back).
-            batch.stopHeartbeat();
+            batches.forEach(Batch::stopHeartbeat);
         }
-        List<QueueMessage> done = new ArrayList<>();
-        for (Item item : items) {
-            if (item.disposition == Disposition.RESULT || item.disposition == Disposition.CANCELLED) {
-                done.add(item.message);
-            }
-        }
-        if (!done.isEmpty()) {
+        for (Batch b : batches) {
             try {
-                requests.delete(done);
+                ResultFlush.deleteAnswered(requests, b);
+                b.deletedNanos = time.nanos();
+                counters.account(b);
+                inHand.forget(b);
             } catch (RuntimeException e) {
-                // The results are stored: a request that comes back is handled again and its result
-                // overwritten with the same answer, so this costs time, not correctness.
-                WorkerLog.LOG.warn("Could not delete handled requests (they will be handled again): {}", e.toString());
-            }
-        }
-        batch.deletedNanos = time.nanos();
-        counters.account(batch);
-        inHand.forget(batch);
-    }
-
-    /** Publishes the stored results; if that fails, the requests stay, to be handled (and published) again. */
-    private void announce(List<Item> items) {
-        List<Item> stored = new ArrayList<>();
-        List<String> bodies = new ArrayList<>();
-        for (Item item : items) {
-            if (item.disposition == Disposition.RESULT) {
-                stored.add(item);
-                bodies.add(Json.write(item.record));
-            }
-        }
-        if (bodies.isEmpty()) {
-            return;
-        }
-        try {
-            results.send(bodies);
-        } catch (RuntimeException e) {
-            for (Item item : stored) {
-                item.leave("cannot publish the result: " + e);
+                inHand.abandon(b, "after its results were written", e);
             }
         }
     }

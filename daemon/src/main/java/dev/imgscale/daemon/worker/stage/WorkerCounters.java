@@ -86,9 +86,12 @@ public final class WorkerCounters {
         long n = batches.incrementAndGet();
         // What the pipeline delivers: the time since the previous batch left it, or since this one
         // came in if the worker was idle in between. Summed, it is the time the worker was busy.
+        // A batch leaves the pipeline when the finish stage takes it (it may then wait for a flush
+        // of many batches, which says nothing of how fast images are classified).
+        long tookNanos = batch.finishNanos != 0 ? batch.finishNanos : batch.deletedNanos;
         long previous = lastFinishNanos;
-        long delivered = batch.deletedNanos - Math.max(previous, batch.receivedNanos);
-        lastFinishNanos = batch.deletedNanos;
+        long delivered = Math.max(0, tookNanos - Math.max(previous, batch.receivedNanos));
+        lastFinishNanos = Math.max(previous, tookNanos);
         busyNanos.addAndGet(delivered);
         shareByJob(items, delivered);
         double perImage = delivered / 1e6 / items.size();
@@ -96,7 +99,7 @@ public final class WorkerCounters {
         double latency = (batch.deletedNanos - batch.receivedNanos) / 1e6;
         WorkerLog.LOG.info(String.format(Locale.ROOT, "Batch %d: %d images, %.1f images/s (%.0f ms since the last batch, %.0f ms in hand;"
                         + " %d labelled, %d errors, %d left, %d dropped; %s %.0f ms, wait %.0f ms, %sinfer %.0f ms, wait %.0f ms,"
-                        + " store %.0f ms, publish %.0f ms, delete %.0f ms)",
+                        + " held for the flush and store %.0f ms, publish %.0f ms, delete %.0f ms)",
                 n, items.size(), items.size() * 1e9 / Math.max(delivered, 1), delivered / 1e6, latency, ok, errors, leaving, dropped,
                 decodeAhead ? "fetch+decode" : "fetch", ms(batch.receivedNanos, batch.preparedNanos),
                 ms(batch.preparedNanos, batch.classifyNanos),
