@@ -4,8 +4,14 @@ import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.daemon.client.JobClient;
 import dev.imgscale.daemon.client.JobCost;
 import dev.imgscale.daemon.cost.InstancePrices;
-import dev.imgscale.daemon.cost.RequestCounts;
 import dev.imgscale.daemon.cost.RequestPrices;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.imgscale.daemon.client.JobProgress;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import picocli.CommandLine.Option;
 
 /**
@@ -24,19 +30,72 @@ public final class CostOptions {
 
     /** Fails now, in one sentence, on prices it cannot read: not after a job has been followed to its end. */
     void check() {
-        cost(null, null, 0, 0);
+        instancePrices();
+        requestPrices();
     }
 
-    /** The job's cost over {@code [from, to]} (epoch millis); with no client, only checks the prices. */
-    JobCost cost(JobClient client, String job, long from, long to) {
-        InstancePrices instances;
-        RequestPrices requests;
+    /** The jobs' costs (see {@link JobClient#costs}), by job id in the order asked. */
+    Map<String, JobCost> costs(JobClient client, List<JobCost.Query> jobs) {
+        return client.costs(jobs, instancePrices(), requestPrices());
+    }
+
+    private InstancePrices instancePrices() {
         try {
-            instances = InstancePrices.parse(instancePrices);
-            requests = RequestPrices.parse(requestPrices);
+            return InstancePrices.parse(instancePrices);
         } catch (IllegalArgumentException e) {
-            throw new ImgscaleException("Cannot read the prices: " + e.getMessage() + ".");
+            throw new ImgscaleException("Cannot read --instance-prices: " + e.getMessage() + ".");
         }
-        return client == null ? null : client.cost(job, from, Math.max(from, to), RequestCounts.EMPTY, instances, requests);
+    }
+
+    private RequestPrices requestPrices() {
+        try {
+            return RequestPrices.parse(requestPrices);
+        } catch (IllegalArgumentException e) {
+            throw new ImgscaleException("Cannot read --request-prices: " + e.getMessage() + ".");
+        }
+    }
+
+    /** How long the end of a followed job waits for the workers' usage records to cover its last images. */
+    static final Duration RECORDS_CATCH_UP = Duration.ofSeconds(12);
+
+    /**
+     * At the end of {@code results --follow} or {@code upload --wait}: the job's cost on stderr (a
+     * JSON line with {@code --output json}; stdout carries the rows). Workers rewrite their usage
+     * records every few seconds while busy, so a job that just finished waits for them to count
+     * its last images, at most {@link #RECORDS_CATCH_UP}. Nothing when no worker keeps a record
+     * (a worker started by hand, without a worker id) or none has served the job.
+     */
+    void printAfterFollow(JobClient client, JobProgress p, PrintWriter err, OutputFormat format) {
+        long createdAt = client.requireManifest(p.job()).createdAt();
+        List<JobCost.Query> query = List.of(new JobCost.Query(p.job(), createdAt, p.complete()));
+        long deadline = System.nanoTime() + RECORDS_CATCH_UP.toNanos();
+        JobCost c = costs(client, query).get(p.job());
+        while (c.recorders() > 0 && p.complete() && c.images() < p.done() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            c = costs(client, query).get(p.job());
+        }
+        if (c.workers() == 0) {
+            return;
+        }
+        boolean partial = c.images() < p.done();
+        if (format == OutputFormat.json) {
+            ObjectNode line = new ObjectMapper().createObjectNode().put("job", p.job());
+            line.set("cost", c.toJson().put("partial", partial));
+            err.println(line);
+        } else {
+            for (String l : c.text().split("\n")) {
+                err.println("imgscale: " + l.strip());
+            }
+            if (partial) {
+                err.println("imgscale: (the workers have recorded " + c.images() + " of its " + p.done()
+                        + " images so far; `imgscale status` shows the whole cost once they have)");
+            }
+        }
+        err.flush();
     }
 }

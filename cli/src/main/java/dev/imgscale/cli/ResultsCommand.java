@@ -33,6 +33,9 @@ final class ResultsCommand implements Callable<Integer> {
     @Mixin
     OutputMixin output;
 
+    @Mixin
+    CostOptions cost;
+
     @Option(names = "--job", paramLabel = "ID", description = "The job (default: the last one uploaded from this machine).")
     String job;
 
@@ -51,7 +54,8 @@ final class ResultsCommand implements Callable<Integer> {
             String id = LastJob.resolve(job, context.env(), stack);
             ResultWriter writer = new ResultWriter(out, output.format());
             if (follow) {
-                return follow(client, id, writer, err, timeout);
+                cost.check();
+                return follow(client, id, writer, err, timeout, cost, output.format());
             }
             JobManifest manifest = client.requireManifest(id);
             // rows are printed as each object is read, never all held: one row per image name
@@ -63,7 +67,8 @@ final class ResultsCommand implements Callable<Integer> {
     }
 
     /** Follows a job to its end (shared with `upload --wait`); Ctrl-C stops it cleanly. */
-    static int follow(JobClient client, String job, ResultWriter writer, PrintWriter err, Long timeoutSeconds) {
+    static int follow(JobClient client, String job, ResultWriter writer, PrintWriter err, Long timeoutSeconds, CostOptions cost,
+                      OutputFormat format) {
         AtomicBoolean stop = new AtomicBoolean();
         Thread hook = new Thread(() -> stop.set(true), "imgscale-follow-stop");
         Runtime.getRuntime().addShutdownHook(hook);
@@ -71,6 +76,9 @@ final class ResultsCommand implements Callable<Integer> {
             JobProgress outcome = client.follow(job, writer::write, Duration.ofSeconds(1),
                     timeoutSeconds == null ? null : Duration.ofSeconds(timeoutSeconds), stop::get);
             writer.finish();
+            if (!stop.get()) {
+                cost.printAfterFollow(client, outcome, err, format);
+            }
             return summarise(err, outcome);
         } finally {
             try {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imgscale.daemon.client.JobClient;
+import dev.imgscale.daemon.client.JobCost;
 import dev.imgscale.daemon.client.JobProgress;
 import dev.imgscale.daemon.port.QueueDepth;
 import dev.imgscale.daemon.stack.StackContext;
@@ -16,6 +17,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -38,12 +40,16 @@ final class StatusCommand implements Callable<Integer> {
     @Mixin
     OutputMixin output;
 
+    @Mixin
+    CostOptions cost;
+
     @Option(names = "--jobs", paramLabel = "N", defaultValue = "5", description = "How many recent jobs to show (default: ${DEFAULT-VALUE}).")
     int jobs;
 
     @Override
     public Integer call() {
         PrintWriter out = context.out();
+        cost.check();
         try (StackContext stack = stackOptions.open(context.env())) {
             JobClient client = new JobClient(stack, Clock.systemUTC());
             JobClient.QueueStatus queues = client.queues();
@@ -56,6 +62,8 @@ final class StatusCommand implements Callable<Integer> {
                     // a job being reset while we look: skip it
                 }
             }
+            Map<String, JobCost> costs = cost.costs(client, progress.stream()
+                    .map(r -> new JobCost.Query(r.progress().job(), r.createdAt(), r.progress().complete())).toList());
             Optional<byte[]> fleet = stack.output().get(FLEET_KEY);
             if (output.format() == OutputFormat.json) {
                 ObjectMapper json = new ObjectMapper();
@@ -71,7 +79,8 @@ final class StatusCommand implements Callable<Integer> {
                     JobProgress p = row.progress();
                     js.addObject().put("job", p.job()).put("createdAt", Instant.ofEpochMilli(row.createdAt()).toString())
                             .put("total", p.total()).put("done", p.done()).put("failed", p.failed())
-                            .put("exact", p.exact()).put("complete", p.complete());
+                            .put("exact", p.exact()).put("complete", p.complete())
+                            .set("cost", costs.get(p.job()).toJson());
                 }
                 if (fleet.isPresent()) {
                     try {
@@ -90,6 +99,13 @@ final class StatusCommand implements Callable<Integer> {
                 for (JobRow row : progress) {
                     JobProgress p = row.progress();
                     out.println("  " + jobLine(p));
+                    JobCost c = costs.get(p.job());
+                    if (c.workers() > 0) {
+                        // indented under its job; a job no worker has reported on yet has no line
+                        for (String line : c.text().split("\n")) {
+                            out.println("      " + line.strip());
+                        }
+                    }
                 }
                 out.println(fleet.map(b -> "fleet: " + new String(b, StandardCharsets.UTF_8).strip())
                         .orElse("fleet: no controller has published its state"));

@@ -38,6 +38,9 @@ final class UploadCommand implements Callable<Integer> {
     @Mixin
     OutputMixin output;
 
+    @Mixin
+    CostOptions cost;
+
     @Option(names = "--concurrency", paramLabel = "N", defaultValue = "8", description = "Shards written in parallel, capped at 4 (default: ${DEFAULT-VALUE}).")
     int concurrency;
 
@@ -65,6 +68,7 @@ final class UploadCommand implements Callable<Integer> {
         if (concurrency < 1 || concurrency > 256) {
             throw new ImgscaleException("--concurrency must be between 1 and 256.");
         }
+        cost.check(); // bad prices fail now, not after the job
         if (manifest != null || (paths != null && paths.stream().anyMatch(S3Url::isS3Url))) {
             return inPlace(out, err);
         }
@@ -98,7 +102,8 @@ final class UploadCommand implements Callable<Integer> {
         if (!await) {
             return code;
         }
-        int followed = ResultsCommand.follow(client, report.job(), new ResultWriter(out, output.format()), err, timeout);
+        int followed = ResultsCommand.follow(client, report.job(), new ResultWriter(out, output.format()), err, timeout, cost,
+                output.format());
         return Math.max(code, followed);
     }
 

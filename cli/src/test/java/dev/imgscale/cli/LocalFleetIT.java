@@ -134,8 +134,18 @@ class LocalFleetIT {
                 Set<String> names = new HashSet<>();
                 up.out().lines().skip(1).forEach(l -> assertTrue(names.add(l.split(",")[0]), "one result per image: " + l));
                 assertEquals(images.size(), names.size(), up.evidence());
+                assertTrue(up.err().contains("imgscale: cost: " + images.size() + " images on "), "the job's cost at its end: " + up.evidence());
                 awaitZero(watch, p.home.resolve("controller.log"));
                 assertEquals(4, watch.peak.get(), "scaled to the cap\n" + Files.readString(p.home.resolve("controller.log")));
+                // every worker's last usage record is written as it stops: the job's cost is complete
+                CliRun status = p.run("status", "--local", "--output", "json");
+                JsonNode cost = new ObjectMapper().readTree(status.out()).path("jobs").get(0).path("cost");
+                assertEquals(images.size(), cost.path("images").asInt(), status.evidence());
+                assertTrue(cost.path("workers").asInt() >= 1 && cost.path("workers").asInt() <= 4, status.evidence());
+                assertTrue(cost.path("workerSeconds").asDouble() > 0, status.evidence());
+                assertTrue(cost.path("instanceSeconds").asDouble() >= cost.path("workerSeconds").asDouble(), status.evidence());
+                assertEquals(0.0, cost.path("computeUsd").asDouble(), "local worker processes cost no instance: " + status.evidence());
+                assertTrue(cost.path("requests").asLong() > 0, status.evidence());
                 assertNoBusyWorkerTerminated(events);
                 for (long pid : watch.pids) {
                     assertTrue(ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true), "no worker process left: " + pid);

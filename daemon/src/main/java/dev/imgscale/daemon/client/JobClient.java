@@ -12,6 +12,7 @@ import dev.imgscale.daemon.wire.ResultRecord;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -32,7 +33,7 @@ public final class JobClient {
     public JobClient(StackContext stack, Clock clock) {
         this.uploads = new JobUploads(stack, clock);
         this.results = new JobResults(stack, clock);
-        this.costs = new JobCosts(stack.output());
+        this.costs = new JobCosts(stack.output(), clock);
         this.admin = new StackAdmin(stack);
     }
 
@@ -136,12 +137,14 @@ public final class JobClient {
 
     /** Recent jobs, newest first (job ids sort by time). */
     /**
-     * What the job cost between {@code from} and {@code to} (epoch millis: its creation and its last
-     * result, or now while it runs), from the workers' usage records; see {@link JobCost}.
+     * What each job cost from its creation to its last result (or now while it runs), from the
+     * workers' usage records, read once for all of them; see {@link JobCost}.
+     *
+     * @return by job id, in the order asked
      */
-    public JobCost cost(String job, long from, long to, RequestCounts uploadRequests, InstancePrices prices, RequestPrices requestPrices) {
-        Jobs.check(job);
-        return costs.cost(job, from, to, uploadRequests, prices, requestPrices);
+    public Map<String, JobCost> costs(List<JobCost.Query> jobs, InstancePrices prices, RequestPrices requestPrices) {
+        jobs.forEach(q -> Jobs.check(q.job()));
+        return costs.costs(jobs, RequestCounts.EMPTY, prices, requestPrices);
     }
 
     public List<String> recentJobs(int limit) {

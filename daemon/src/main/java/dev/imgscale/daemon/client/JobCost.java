@@ -29,10 +29,19 @@ import java.util.TreeSet;
  *   <li><b>requests</b>: each worker's AWS requests times the share of its images that were this
  *       job's, plus the requests of the upload when its record has them.</li>
  * </ul>
+ * {@code workers}: those that served the job; {@code recorders}: the workers that kept a usage
+ * record while it ran, whether or not they served it yet (none: no worker keeps records).
  */
 public record JobCost(String job, long images, double workerSeconds, double instanceSeconds, double computeUsd,
-                      boolean estimated, Set<String> unpriced, RequestCounts requests, double requestUsd, int workers) {
+                      boolean estimated, Set<String> unpriced, RequestCounts requests, double requestUsd, int workers,
+                      int recorders) {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** How old an idle worker's record may be (it is rewritten every minute), with a margin. */
+    static final long RECORD_AGE_IDLE_MS = 75_000;
+
+    /** A job whose cost is asked for: created at {@code createdAt} (its manifest's), finished or not. */
+    public record Query(String job, long createdAt, boolean complete) {
+    }
 
     public JobCost {
         unpriced = Set.copyOf(unpriced);
@@ -50,9 +59,14 @@ public record JobCost(String job, long images, double workerSeconds, double inst
         double compute = 0;
         boolean estimated = false;
         int workers = 0;
+        int recorders = 0;
         Set<String> unpriced = new TreeSet<>();
         RequestCounts.Builder requests = RequestCounts.builder();
         for (WorkerUsage u : usages) {
+            // an idle worker rewrites its record once a minute: one written up to then before the job may be alive in it
+            if (u.startedAt() <= to && u.updatedAt() >= from - RECORD_AGE_IDLE_MS) {
+                recorders++;
+            }
             WorkerUsage.JobShare share = u.jobs().get(job);
             if (share == null || share.images() == 0) {
                 continue;
@@ -84,7 +98,13 @@ public record JobCost(String job, long images, double workerSeconds, double inst
         }
         RequestCounts counts = requests.build().plus(uploadRequests == null ? RequestCounts.EMPTY : uploadRequests);
         double requestUsd = new RequestCostReport(counts, requestPrices, Math.max(1, images)).dollars();
-        return new JobCost(job, images, busy, alive, compute, estimated, unpriced, counts, requestUsd, workers);
+        return new JobCost(job, images, busy, alive, compute, estimated, unpriced, counts, requestUsd, workers, recorders);
+    }
+
+    /** When the workers finished the job's last batch (epoch millis), empty if no worker recorded any. */
+    public static java.util.OptionalLong lastResultAt(String job, Collection<WorkerUsage> usages) {
+        return usages.stream().map(u -> u.jobs().get(job)).filter(s -> s != null && s.lastAt() > 0)
+                .mapToLong(WorkerUsage.JobShare::lastAt).max();
     }
 
     /** Worker-seconds over instance-seconds; 0 before any worker was seen. */

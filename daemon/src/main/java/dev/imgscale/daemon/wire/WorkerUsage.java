@@ -31,9 +31,12 @@ public record WorkerUsage(int v, String id, String instanceType, String market, 
         requests = requests == null ? Map.of() : new TreeMap<>(requests);
     }
 
-    /** One job's part of a worker's work. */
+    /**
+     * One job's part of a worker's work: images finished, the busy time they took, and when (epoch
+     * millis) its first and last batch of the job were finished.
+     */
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record JobShare(long images, long busyMs) {
+    public record JobShare(long images, long busyMs, long firstAt, long lastAt) {
     }
 
     /** Where this worker's record lives: sortable by start, unique per process even if an id is reused. */

@@ -15,13 +15,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keeps the worker's {@link WorkerUsage} record: written when the worker starts, every
- * {@link #EVERY}, and when it stops. A minute apart, because the record only bounds when the
- * worker was last alive (a worker killed -9 is counted until its last record, up to a minute
- * short) and one PUT a minute is $0.0003 an hour against an instance's $0.03-0.10.
+ * {@link #BUSY_EVERY} while it finishes images (so that a job's cost is complete a few seconds
+ * after its last result), every {@link #EVERY} while idle (the record also says until when the
+ * worker was alive), and when it stops. At most 360 PUTs an hour ($0.0018, 2 % of a c7i.large
+ * hour; $0.005 per million images at 100 images/s), 60 when idle.
  */
 public final class UsageRecorder implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(UsageRecorder.class);
     public static final Duration EVERY = Duration.ofMinutes(1);
+    public static final Duration BUSY_EVERY = Duration.ofSeconds(10);
 
     private final Worker worker;
     private final ObjectStore output;
@@ -31,6 +33,8 @@ public final class UsageRecorder implements AutoCloseable {
     private final Time time;
     private final long startedAt;
     private final Scheduler timer;
+    private long writtenImages = -1;
+    private long writtenAt;
 
     public UsageRecorder(Worker worker, ObjectStore output, String id, InstanceFacts facts, RequestLedger requests, Time time) {
         this.worker = worker;
@@ -45,7 +49,14 @@ public final class UsageRecorder implements AutoCloseable {
 
     public void start() {
         write();
-        timer.scheduleWithFixedDelay(this::write, EVERY, EVERY);
+        timer.scheduleWithFixedDelay(this::tick, BUSY_EVERY, BUSY_EVERY);
+    }
+
+    /** Writes when images were finished since the last record, or a minute has passed. */
+    private synchronized void tick() {
+        if (worker.processed() != writtenImages || time.millis() - writtenAt >= EVERY.toMillis()) {
+            write();
+        }
     }
 
     /** The record as of now. */
@@ -57,10 +68,12 @@ public final class UsageRecorder implements AutoCloseable {
                 worker.processed(), worker.busyMs(), worker.usageByJob(), byOperation);
     }
 
-    private void write() {
+    private synchronized void write() {
         try {
             WorkerUsage usage = snapshot();
             output.put(usage.key(), Json.bytes(usage), "application/json");
+            writtenImages = usage.images();
+            writtenAt = usage.updatedAt();
         } catch (RuntimeException e) {
             // a missed record only makes a job's cost a little short; the next one has it all
             LOG.warn("Cannot write the usage record: {}", e.toString());

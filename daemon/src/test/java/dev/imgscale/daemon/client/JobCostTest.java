@@ -28,9 +28,9 @@ class JobCostTest {
     void should_price_each_worker_by_its_type_and_market_over_the_window() {
         // job J ran from 0 to 3600 s: one On-Demand c7i.large all hour, one Spot c7i.large for its second half
         WorkerUsage onDemand = usage("i-1", "c7i.large", "on-demand", -60, 3700,
-                Map.of("J", new WorkerUsage.JobShare(9000, 1_800_000)), Map.of("S3:GetObject", 900L, "SQS:ReceiveMessage", 900L));
+                Map.of("J", new WorkerUsage.JobShare(9000, 1_800_000, T0, T0)), Map.of("S3:GetObject", 900L, "SQS:ReceiveMessage", 900L));
         WorkerUsage spot = usage("i-2", "c7i.large", "spot", 1800, 3600,
-                Map.of("J", new WorkerUsage.JobShare(3000, 900_000)), Map.of("S3:PutObject", 30L));
+                Map.of("J", new WorkerUsage.JobShare(3000, 900_000, T0, T0)), Map.of("S3:PutObject", 30L));
 
         JobCost cost = JobCost.compute("J", T0, T0 + 3_600_000, List.of(onDemand, spot), RequestCounts.EMPTY,
                 InstancePrices.US_EAST_1, RequestPrices.US_EAST_1);
@@ -50,7 +50,7 @@ class JobCostTest {
     @Test
     void should_give_a_job_only_its_share_of_a_worker_and_of_its_requests() {
         WorkerUsage both = usage("i-1", "c7i.large", "on-demand", 0, 3600,
-                Map.of("J", new WorkerUsage.JobShare(100, 600_000), "K", new WorkerUsage.JobShare(300, 1_800_000)),
+                Map.of("J", new WorkerUsage.JobShare(100, 600_000, T0, T0), "K", new WorkerUsage.JobShare(300, 1_800_000, T0, T0)),
                 Map.of("S3:GetObject", 400L));
 
         JobCost cost = JobCost.compute("J", T0, T0 + 3_600_000, List.of(both), RequestCounts.EMPTY,
@@ -63,7 +63,7 @@ class JobCostTest {
 
     @Test
     void should_add_the_uploads_requests_and_name_types_without_a_price() {
-        WorkerUsage odd = usage("i-9", "x9z.huge", "on-demand", 0, 10, Map.of("J", new WorkerUsage.JobShare(10, 5000)), Map.of());
+        WorkerUsage odd = usage("i-9", "x9z.huge", "on-demand", 0, 10, Map.of("J", new WorkerUsage.JobShare(10, 5000, T0, T0)), Map.of());
         RequestCounts upload = RequestCounts.builder().add("S3", "PutObject", 2).add("SQS", "SendMessageBatch", 1).build();
 
         JobCost cost = JobCost.compute("J", T0, T0 + 10_000, List.of(odd), upload, InstancePrices.US_EAST_1, RequestPrices.US_EAST_1);
@@ -76,9 +76,19 @@ class JobCostTest {
     }
 
     @Test
+    void should_end_a_finished_jobs_window_at_its_last_batch() {
+        WorkerUsage a = usage("i-1", "c7i.large", "on-demand", 0, 600, Map.of("J", new WorkerUsage.JobShare(10, 5000, T0 + 1000, T0 + 90_000)),
+                Map.of());
+        WorkerUsage b = usage("i-2", "c7i.large", "on-demand", 0, 600, Map.of("J", new WorkerUsage.JobShare(10, 5000, T0 + 2000, T0 + 120_000),
+                "K", new WorkerUsage.JobShare(1, 100, T0 + 500_000, T0 + 500_000)), Map.of());
+        assertEquals(T0 + 120_000, JobCost.lastResultAt("J", List.of(a, b)).getAsLong());
+        assertTrue(JobCost.lastResultAt("L", List.of(a, b)).isEmpty());
+    }
+
+    @Test
     void should_count_local_processes_as_free_and_skip_workers_that_never_served_the_job() {
-        WorkerUsage local = usage("local-1", "local", "local", 0, 20, Map.of("J", new WorkerUsage.JobShare(14, 7000)), Map.of());
-        WorkerUsage other = usage("local-2", "local", "local", 0, 20, Map.of("K", new WorkerUsage.JobShare(5, 1000)), Map.of());
+        WorkerUsage local = usage("local-1", "local", "local", 0, 20, Map.of("J", new WorkerUsage.JobShare(14, 7000, T0, T0)), Map.of());
+        WorkerUsage other = usage("local-2", "local", "local", 0, 20, Map.of("K", new WorkerUsage.JobShare(5, 1000, T0, T0)), Map.of());
 
         JobCost cost = JobCost.compute("J", T0, T0 + 20_000, List.of(local, other), RequestCounts.EMPTY,
                 InstancePrices.US_EAST_1, RequestPrices.US_EAST_1);

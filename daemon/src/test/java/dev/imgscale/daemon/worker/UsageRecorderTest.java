@@ -80,8 +80,15 @@ class UsageRecorderTest {
                 + " vs " + worker.busyMs());
         assertTrue(worker.busyMs() >= 4000, "two batches of 2 s inference at least: " + worker.busyMs());
 
+        long before = stored().updatedAt();
+        time.advance(UsageRecorder.BUSY_EVERY);
+        assertEquals(15, stored().images(), "rewritten within ten seconds of new results");
+        long busyWrite = stored().updatedAt();
+        assertTrue(busyWrite > before);
+        time.advance(UsageRecorder.BUSY_EVERY);
+        assertEquals(busyWrite, stored().updatedAt(), "idle: not rewritten ten seconds later");
         time.advance(UsageRecorder.EVERY);
-        assertEquals(15, stored().images(), "rewritten every minute");
+        assertTrue(stored().updatedAt() >= busyWrite + UsageRecorder.EVERY.toMillis(), "idle: rewritten every minute");
         worker.beginShutdown();
         assertTrue(worker.awaitShutdown(Duration.ofSeconds(10)));
         recorder.close();

@@ -120,7 +120,7 @@ public final class FinishStage implements Runnable {
             try {
                 ResultFlush.deleteAnswered(requests, b);
                 b.deletedNanos = time.nanos();
-                counters.account(b);
+                counters.account(b, time.millis());
                 inHand.forget(b);
             } catch (RuntimeException e) {
                 inHand.abandon(b, "after its results were written", e);

@@ -52,8 +52,12 @@ public final class WorkerCounters {
         batches.incrementAndGet();
     }
 
-    /** Counts a finished batch and logs its line: what became of its requests and where the time went. */
-    void account(Batch batch) {
+    /**
+     * Counts a finished batch and logs its line: what became of its requests and where the time went.
+     *
+     * @param nowMillis wall time of the batch's end, for the usage record's per-job first and last
+     */
+    void account(Batch batch, long nowMillis) {
         List<Item> items = batch.items;
         int ok = 0;
         int errors = 0;
@@ -93,7 +97,7 @@ public final class WorkerCounters {
         long delivered = Math.max(0, tookNanos - Math.max(previous, batch.receivedNanos));
         lastFinishNanos = Math.max(previous, tookNanos);
         busyNanos.addAndGet(delivered);
-        shareByJob(items, delivered);
+        shareByJob(items, delivered, nowMillis);
         double perImage = delivered / 1e6 / items.size();
         msPerImage = msPerImage == 0 ? perImage : 0.7 * msPerImage + 0.3 * perImage;
         double latency = (batch.deletedNanos - batch.receivedNanos) / 1e6;
@@ -113,7 +117,7 @@ public final class WorkerCounters {
     }
 
     /** Splits a batch's busy time among its jobs by the images of each that got a result. */
-    private void shareByJob(List<Item> items, long delivered) {
+    private void shareByJob(List<Item> items, long delivered, long nowMillis) {
         Map<String, Integer> images = new HashMap<>();
         for (Item item : items) {
             if (item.disposition == Disposition.RESULT && item.job != null) {
@@ -123,9 +127,10 @@ public final class WorkerCounters {
         int total = images.values().stream().mapToInt(Integer::intValue).sum();
         synchronized (byJob) {
             images.forEach((job, n) -> {
-                long[] tally = byJob.computeIfAbsent(job, j -> new long[2]);
+                long[] tally = byJob.computeIfAbsent(job, j -> new long[] {0, 0, nowMillis, nowMillis});
                 tally[0] += n;
                 tally[1] += Math.max(0, delivered) * n / total;
+                tally[3] = Math.max(tally[3], nowMillis);
             });
         }
     }
@@ -134,7 +139,7 @@ public final class WorkerCounters {
     public Map<String, WorkerUsage.JobShare> byJob() {
         Map<String, WorkerUsage.JobShare> out = new TreeMap<>();
         synchronized (byJob) {
-            byJob.forEach((job, t) -> out.put(job, new WorkerUsage.JobShare(t[0], t[1] / 1_000_000)));
+            byJob.forEach((job, t) -> out.put(job, new WorkerUsage.JobShare(t[0], t[1] / 1_000_000, t[2], t[3])));
         }
         return out;
     }
