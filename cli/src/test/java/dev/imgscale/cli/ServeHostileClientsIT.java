@@ -267,7 +267,12 @@ class ServeHostileClientsIT {
             TreeSet<String> added = new TreeSet<>(stack.input().list(""));
             added.removeAll(before);
             assertEquals(5, added.size(), added.toString());
-            assertTrue(added.stream().allMatch(k -> k.endsWith("/parrot.jpg")), added.toString());
+            // each job's one image, packed as `upload` packs files: a shard whose one member is parrot.jpg
+            for (String key : added) {
+                assertTrue(key.startsWith("shards/") && key.endsWith("/00000.tar"), added.toString());
+                byte[] tar = stack.input().get(key).orElseThrow();
+                assertEquals("parrot.jpg", new String(tar, 0, 100, java.nio.charset.StandardCharsets.US_ASCII).split("\0")[0], key);
+            }
         }
     }
 
