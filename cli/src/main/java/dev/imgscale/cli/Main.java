@@ -16,6 +16,6 @@ public final class Main {
             // every process of a run (uploader, workers, readers) leaves its AWS request counts there
             RequestLog.export(Path.of(requestLog), RequestLedger.process(), Duration.ofSeconds(2));
         }
-        System.exit(ImgscaleCommand.commandLine(System.getenv()).execute(args));
+        System.exit(ImgscaleCommand.commandLine(System.getenv(), args).execute(args));
     }
 }

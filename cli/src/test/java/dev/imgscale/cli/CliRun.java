@@ -10,7 +10,7 @@ public record CliRun(int exitCode, String out, String err) {
     public static CliRun run(Map<String, String> env, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        var cli = ImgscaleCommand.commandLine(env);
+        var cli = ImgscaleCommand.commandLine(env, args); // as Main builds it
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
         int code = cli.execute(args);

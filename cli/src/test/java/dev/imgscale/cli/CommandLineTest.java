@@ -19,6 +19,23 @@ class CommandLineTest {
     }
 
     @Test
+    void should_build_only_the_subcommand_the_arguments_name() {
+        assertEquals(java.util.Set.of("status"),
+                ImgscaleCommand.commandLine(CliRun.env(), new String[] {"status", "--local"}).getSubcommands().keySet());
+        assertEquals(17, ImgscaleCommand.commandLine(CliRun.env(), new String[] {"--help"}).getSubcommands().size());
+        CliRun help = CliRun.run(CliRun.env(), "status", "--help");
+        assertEquals(0, help.exitCode(), help.evidence());
+        assertTrue(help.out().startsWith("Usage: imgscale status"), help.evidence());
+    }
+
+    @Test
+    void should_suggest_the_subcommand_a_typo_meant() {
+        CliRun run = CliRun.run(CliRun.env(), "statsu");
+        assertEquals(ExitCodes.USAGE, run.exitCode(), run.evidence());
+        assertTrue(run.err().contains("status"), run.evidence());
+    }
+
+    @Test
     void should_exit_2_with_usage_on_a_bad_option() {
         CliRun run = CliRun.run(CliRun.env(), "classify", "--no-such-option", "x.jpg");
         assertEquals(ExitCodes.USAGE, run.exitCode(), run.evidence());

@@ -83,6 +83,8 @@ public final class AwsClients implements AutoCloseable {
                 .connectionTimeout(Duration.ofSeconds(5))
                 // A long poll holds the socket silent for up to 20 s; the attempt timeout bounds it.
                 .socketTimeout(settings.apiCallAttemptTimeout())
+                // TLS set up on the first HTTPS connection, not here: the local stack is plain HTTP
+                .socketFactory(new LazyTlsSocketFactory())
                 .build();
     }
 
