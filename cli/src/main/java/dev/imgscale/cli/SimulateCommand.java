@@ -52,9 +52,9 @@ final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--price", defaultValue = "0.0832", paramLabel = "USD", description = "Hourly instance price in USD (default: ${DEFAULT-VALUE}, a t3.large on demand in us-east-1).")
     double price;
 
-    @Option(names = "--request-cost", defaultValue = "12.70", paramLabel = "USD",
-            description = {"S3 and SQS requests per million images, added to the cost (default: ${DEFAULT-VALUE}, measured for today's",
-                "upload, worker and results at us-east-1 list prices; see docs/data-plane.md). 0 leaves requests out."})
+    @Option(names = "--request-cost", defaultValue = "0.95", paramLabel = "USD",
+            description = {"S3 and SQS requests per million images, added to the cost (default: ${DEFAULT-VALUE}, measured for local files:",
+                "upload in shards with --wait, worker, results, at us-east-1 list prices; see docs/data-plane.md). 0 leaves requests out."})
     double requestCost;
 
     @Option(names = "--interrupt", defaultValue = "0", paramLabel = "RATE",

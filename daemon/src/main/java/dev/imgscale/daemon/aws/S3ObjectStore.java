@@ -51,6 +51,7 @@ public final class S3ObjectStore implements ObjectStore {
     private final String bucket;
 
     private final int partSize;
+    private final long singlePutLimit;
 
     public S3ObjectStore(S3Client s3, String bucket) {
         this(s3, bucket, S3ObjectOutput.PART_SIZE);
@@ -58,17 +59,26 @@ public final class S3ObjectStore implements ObjectStore {
 
     /** With another multipart part size for {@link #openWrite} (at least 5 MiB, on S3 and on the local stack). */
     public S3ObjectStore(S3Client s3, String bucket, int partSize) {
+        this(s3, bucket, partSize, S3ObjectOutput.SINGLE_PUT_LIMIT);
+    }
+
+    /**
+     * And the size up to which {@link #openWrite} stores an object with one PutObject (kept in a
+     * temporary file past one part) rather than as a multipart upload.
+     */
+    public S3ObjectStore(S3Client s3, String bucket, int partSize, long singlePutLimit) {
         this.s3 = Objects.requireNonNull(s3, "s3");
         this.bucket = Objects.requireNonNull(bucket, "bucket");
         if (partSize < 1) {
             throw new IllegalArgumentException("part size must be positive: " + partSize);
         }
         this.partSize = partSize;
+        this.singlePutLimit = singlePutLimit;
     }
 
     @Override
     public ObjectStore inBucket(String other) {
-        return new S3ObjectStore(s3, other, partSize);
+        return new S3ObjectStore(s3, other, partSize, singlePutLimit);
     }
 
     @Override
@@ -163,7 +173,7 @@ public final class S3ObjectStore implements ObjectStore {
     @Override
     public ObjectOutput openWrite(String key, String contentType) {
         checkKey(key);
-        return new S3ObjectOutput(s3, bucket, key, contentType, partSize);
+        return new S3ObjectOutput(s3, bucket, key, contentType, partSize, singlePutLimit);
     }
 
     @Override

@@ -57,9 +57,13 @@ class ShardIT {
     }
 
     static S3ObjectStore bucket(int partSize) {
+        return bucket(partSize, 128L * 1024 * 1024);
+    }
+
+    static S3ObjectStore bucket(int partSize, long singlePutLimit) {
         String name = "shards-" + (++buckets);
         aws.s3().createBucket(b -> b.bucket(name));
-        return new S3ObjectStore(aws.s3(), name, partSize);
+        return new S3ObjectStore(aws.s3(), name, partSize, singlePutLimit);
     }
 
     /** Files of varied sizes and names: plain, nested, non-ASCII, and longer than ustar's 100 bytes. */
@@ -142,16 +146,10 @@ class ShardIT {
     }
 
     @Test
-    void should_stream_a_large_shard_as_a_multipart_upload() throws Exception {
+    void should_stream_a_shard_past_the_single_put_limit_as_a_multipart_upload() throws Exception {
         int part = 5 * 1024 * 1024; // S3's (and S3Proxy's) smallest part but the last
-        S3ObjectStore store = bucket(part);
-        Map<String, byte[]> files = new LinkedHashMap<>();
-        Random random = new Random(3);
-        for (int i = 0; i < 24; i++) {
-            byte[] data = new byte[500_000 + i];
-            random.nextBytes(data);
-            files.put("big/" + i + ".jpg", data);
-        }
+        S3ObjectStore store = bucket(part, part);
+        Map<String, byte[]> files = bigFiles();
         RequestCounts before = ledger.snapshot();
         List<Shard> shards = write(store, files, 1000, 64L * 1024 * 1024);
         RequestCounts sent = ledger.snapshot().minus(before);
@@ -161,6 +159,38 @@ class ShardIT {
         assertEquals((shards.get(0).size() + part - 1) / part, sent.get("S3", "UploadPart"));
         assertEquals(3, sent.get("S3", "UploadPart"));
         assertEquals(0, sent.get("S3", "PutObject"));
+        assertReadBack(store, shards, files);
+    }
+
+    @Test
+    void should_store_a_shard_of_several_parts_within_the_limit_with_one_put_object() throws Exception {
+        int part = 5 * 1024 * 1024;
+        S3ObjectStore store = bucket(part);
+        Map<String, byte[]> files = bigFiles();
+        RequestCounts before = ledger.snapshot();
+        List<Shard> shards = write(store, files, 1000, 64L * 1024 * 1024);
+        RequestCounts sent = ledger.snapshot().minus(before);
+        assertEquals(1, shards.size());
+        assertTrue(shards.get(0).size() > 2L * part, "the shard is more than two parts: " + shards.get(0).size());
+        assertEquals(1, sent.get("S3", "PutObject"));
+        assertEquals(0, sent.get("S3", "CreateMultipartUpload"));
+        assertEquals(0, sent.get("S3", "UploadPart"));
+        assertReadBack(store, shards, files);
+    }
+
+    /** 24 files of about 500 KB: one shard of about 12 MB. */
+    private static Map<String, byte[]> bigFiles() {
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        Random random = new Random(3);
+        for (int i = 0; i < 24; i++) {
+            byte[] data = new byte[500_000 + i];
+            random.nextBytes(data);
+            files.put("big/" + i + ".jpg", data);
+        }
+        return files;
+    }
+
+    private static void assertReadBack(S3ObjectStore store, List<Shard> shards, Map<String, byte[]> files) throws Exception {
         ShardReader reader = new ShardReader(store, 0, 1024 * 1024, 1024 * 1024);
         for (ShardReader.Fetched f : reader.read(shards.get(0).members())) {
             assertArrayEquals(files.get(f.member().name()), f.bytes(), f.member().name());
