@@ -45,17 +45,10 @@ public final class HashedImageNames {
         if (used.add(hash(name))) {
             return name;
         }
-        int slash = name.lastIndexOf('/');
-        int dot = name.lastIndexOf('.');
-        String stem = dot > slash + 1 ? name.substring(0, dot) : name;
-        String ext = dot > slash + 1 ? name.substring(dot) : "";
-        for (int i = 2; ; i++) {
-            String candidate = ImageNames.fit(stem, "~" + i + ext);
+        return ImageNames.suffixed(name, candidate -> {
             long h = hash(candidate);
-            if (!claimed.contains(h) && used.add(h)) {
-                return candidate;
-            }
-        }
+            return !claimed.contains(h) && used.add(h);
+        });
     }
 
     /** Names kept (hashes of inputs and of names given out), for tests of the memory bound. */

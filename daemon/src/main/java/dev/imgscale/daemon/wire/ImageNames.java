@@ -67,14 +67,21 @@ public final class ImageNames {
         if (used.add(name)) {
             return name;
         }
+        return suffixed(name, candidate -> !claimed.contains(candidate) && used.add(candidate));
+    }
+
+    /**
+     * The collision rule, shared with {@link HashedImageNames}: {@code name~2.ext}, {@code ~3}...
+     * (cut to fit the byte limit), the first that {@code take} accepts (it checks and claims).
+     */
+    static String suffixed(String name, java.util.function.Predicate<String> take) {
         int slash = name.lastIndexOf('/');
         int dot = name.lastIndexOf('.');
         String stem = dot > slash + 1 ? name.substring(0, dot) : name;
         String ext = dot > slash + 1 ? name.substring(dot) : "";
         for (int i = 2; ; i++) {
-            String suffix = "~" + i + ext;
-            String candidate = fit(stem, suffix);
-            if (!claimed.contains(candidate) && used.add(candidate)) {
+            String candidate = fit(stem, "~" + i + ext);
+            if (take.test(candidate)) {
                 return candidate;
             }
         }
