@@ -21,15 +21,36 @@ public record CliRun(int exitCode, String out, String err) {
     public static Map<String, String> env() {
         Map<String, String> env = new HashMap<>(System.getenv());
         env.put("IMGSCALE_OFFLINE", "1");
-        try {
-            // an empty cache of its own, so a developer's cached models do not change what a test sees
-            env.put("IMGSCALE_CACHE", java.nio.file.Files.createTempDirectory("imgscale-cache").toString());
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        env.put("IMGSCALE_CACHE", EmptyCache.DIR.toString());
         env.put("IMGSCALE_ASSETS", String.join(java.io.File.pathSeparator,
                 dev.imgscale.classifier.TestAssets.folders().stream().map(Object::toString).toList()));
         return env;
+    }
+
+    /**
+     * An empty cache of the test JVM's own, so a developer's cached models do not change what a test
+     * sees: one for all runs (a folder per run left hundreds behind in /tmp), removed at exit.
+     */
+    private static final class EmptyCache {
+        static final java.nio.file.Path DIR = create();
+
+        private static java.nio.file.Path create() {
+            try {
+                java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("imgscale-cache");
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> delete(dir)));
+                return dir;
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
+        private static void delete(java.nio.file.Path dir) {
+            try (var paths = java.nio.file.Files.walk(dir)) {
+                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (java.io.IOException | java.io.UncheckedIOException e) {
+                // a temporary folder left behind: nothing to report
+            }
+        }
     }
 
     /** For assertion messages: everything the command printed. */
