@@ -13,11 +13,17 @@ import org.junit.jupiter.api.Test;
 /** The built binary, run through bin/imgscale as the README says. */
 class JarSmokeIT {
     static String[] launch(String... args) throws IOException, InterruptedException {
+        return launch(java.util.Map.of(), args);
+    }
+
+    static String[] launch(java.util.Map<String, String> env, String... args) throws IOException, InterruptedException {
         Path launcher = Path.of(System.getProperty("imgscale.repo")).resolve("bin/imgscale");
         List<String> cmd = new java.util.ArrayList<>(List.of(launcher.toString()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().put("IMGSCALE_JAR", System.getProperty("imgscale.jar"));
+        pb.environment().remove("IMGSCALE_CDS");
+        pb.environment().putAll(env);
+        pb.environment().putIfAbsent("IMGSCALE_JAR", System.getProperty("imgscale.jar"));
         pb.environment().put("IMGSCALE_OFFLINE", "1");
         pb.environment().put("IMGSCALE_ASSETS", String.join(java.io.File.pathSeparator,
                 dev.imgscale.classifier.TestAssets.folders().stream().map(Object::toString).toList()));
@@ -33,6 +39,31 @@ class JarSmokeIT {
         String[] r = launch("--version");
         assertEquals("0", r[0], r[2]);
         assertTrue(r[1].startsWith("imgscale " + System.getProperty("imgscale.version")), r[1]);
+    }
+
+    @Test
+    void should_give_client_commands_an_archive_of_every_class_they_load(@org.junit.jupiter.api.io.TempDir Path home)
+            throws Exception {
+        java.util.Map<String, String> env = java.util.Map.of("IMGSCALE_HOME", home.toString());
+        String[] first = launch(env, "model", "list");
+        assertEquals("0", first[0], first[2]);
+        Path cds = home.resolve("cds");
+        List<Path> files;
+        try (var list = java.nio.file.Files.list(cds)) {
+            files = list.toList();
+        }
+        assertEquals(1, files.size(), "one archive and nothing half-written: " + files);
+        assertTrue(files.get(0).getFileName().toString().matches("cli-\\d+-\\d+\\.jsa"), files.toString());
+
+        Path log = home.resolve("classes.log");
+        String[] second = launch(java.util.Map.of("IMGSCALE_HOME", home.toString(), "JAVA_OPTS", "-Xlog:class+load:file=" + log),
+                "model", "list");
+        assertEquals("0", second[0], second[2]);
+        assertEquals(first[1], second[1], "making the archive printed nothing into the command's output");
+        String loaded = java.nio.file.Files.readString(log);
+        // picocli's classes are Java 5 class files, which a dynamic archive (Java 17) leaves out
+        assertTrue(loaded.contains("picocli.CommandLine source: shared objects file"), "picocli from the archive");
+        assertTrue(loaded.contains("dev.imgscale.cli.Main source: shared objects file"), "imgscale's own from the archive");
     }
 
     @Test
