@@ -133,13 +133,23 @@ final class JobResults {
     }
 
     /**
-     * After reading a complete job exactly: when its listing overcounts (a redelivered image has two
-     * rows), stores the exact counts, so that {@code status} need not read every row again.
+     * After reading a complete job exactly: stores its counts ({@code jobs/<job>/summary.json}) unless
+     * the same are stored already, so that {@code status} reads one small object for it from then on
+     * instead of listing its results (see {@link #progress}).
      */
     private void remember(JobProgress exact, ResultListing listing) {
-        if (!exact.complete() || listing.exact() && listing.rows() == exact.done()) {
+        if (!exact.complete()) {
             return;
         }
+        Optional<JobSummary> stored = summary(exact.job());
+        if (stored.isPresent() && stored.get().total() == exact.total() && stored.get().done() == exact.done()
+                && stored.get().failed() == exact.failed()) {
+            return;
+        }
+        store(exact, listing);
+    }
+
+    private void store(JobProgress exact, ResultListing listing) {
         try {
             output.get().put(Keys.summary(exact.job()), Json.bytes(new JobSummary(JobSummary.VERSION, exact.job(), exact.total(),
                     exact.done(), exact.failed(), listing.objects())), "application/json");
@@ -163,38 +173,39 @@ final class JobResults {
     }
 
     /**
-     * The job's progress from one listing of its results: the counts in the batch keys, exact when
-     * no row was redelivered (a request the client sent twice, rare, still counts twice: capped at
-     * the total); the summary a reader stored, while no object was added since, takes precedence
-     * once the job looks done; else the listing's counts, marked inexact (at most the redelivered
-     * rows too high). A job with
-     * per-image results (the previous release) has its rows read, as before, for their errors.
+     * The job's progress. A finished job's counts are final (a late copy of a row changes no name's
+     * count), so once a reader has stored them ({@link JobSummary}: the first reader to see the job
+     * finished does, {@code status} included) they are one small GET, whatever the job's size.
+     * Otherwise one listing of its results: the counts in the batch keys, exact when no row was
+     * redelivered (a request the client sent twice, rare, still counts twice: capped at the total),
+     * else marked inexact (at most the redelivered rows too high) until a reader has read every row.
+     * A job with per-image results (the previous release) has its rows read, as before, for their
+     * errors.
      */
     JobProgress progress(JobManifest manifest) {
         String job = manifest.job();
         int total = manifest.count();
+        if (total > 0) {
+            Optional<JobSummary> summary = summary(job);
+            if (summary.isPresent() && summary.get().total() == total && summary.get().done() >= total) {
+                return new JobProgress(job, total, summary.get().done(), summary.get().failed());
+            }
+        }
         ResultListing listing = listing(job);
+        JobProgress progress;
         if (listing.perImage() > 0) {
             Set<String> seen = new HashSet<>();
             int[] failed = {0};
             ResultObjects.forEachRow(output.get(), job, listing.keys(), seen, r -> failed[0] += r.ok() ? 0 : 1, () -> { });
-            return new JobProgress(job, total, seen.size(), failed[0]);
-        }
-        // the summary, when a reader stored one, is worth its GET only once the job looks done (or
-        // the listing may overcount): a job in progress costs its listing alone
-        boolean looksDone = total > 0 && listing.rows() >= total;
-        if (looksDone || !listing.exact()) {
-            Optional<JobSummary> summary = summary(job);
-            if (summary.isPresent() && summary.get().objects() == listing.objects()) {
-                return new JobProgress(job, total, summary.get().done(), summary.get().failed());
-            }
-        }
-        if (listing.exact()) {
+            progress = new JobProgress(job, total, seen.size(), failed[0]);
+        } else {
             int done = total >= 0 ? Math.min(listing.rows(), total) : listing.rows();
-            return new JobProgress(job, total, done, Math.min(listing.errors(), done));
+            progress = new JobProgress(job, total, done, Math.min(listing.errors(), done), listing.exact());
         }
-        int done = total >= 0 ? Math.min(listing.rows(), total) : listing.rows();
-        return new JobProgress(job, total, done, Math.min(listing.errors(), done), false);
+        if (progress.complete()) {
+            store(progress, listing); // no summary was stored (read above): this reader is the first
+        }
+        return progress;
     }
 
     private Optional<JobSummary> summary(String job) {

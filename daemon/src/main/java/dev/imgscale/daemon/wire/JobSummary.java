@@ -3,10 +3,11 @@ package dev.imgscale.daemon.wire;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 
 /**
- * A finished job's exact counts at {@code jobs/<job>/summary.json}, written by a reader that has
- * read every row ({@code results}, {@code --follow}, {@code upload --wait}) when a redelivery left
- * some names with two rows, so that the counts in the result keys overstate. {@code status} uses
- * it while the job still has {@code objects} result objects; another object since makes it stale.
+ * A finished job's exact counts at {@code jobs/<job>/summary.json}, stored by the first reader that
+ * sees the job finished: {@code status} from a listing with no redelivered row, or a reader that
+ * has read every row ({@code results}, {@code --follow}, {@code upload --wait}). A finished job's
+ * counts are final, so from then on {@code status} reads this instead of listing the job's results.
+ * {@code objects}: how many result objects the job had then (for people reading it).
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record JobSummary(int v, String job, int total, int done, int failed, int objects) {

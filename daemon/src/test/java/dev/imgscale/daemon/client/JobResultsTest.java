@@ -83,7 +83,8 @@ class JobResultsTest {
         long gets = output.calls(InMemoryObjectStore.Op.GET);
         JobProgress p = reader.progress(sealed);
         assertEquals(new JobProgress(JOB, 4, 3, 1, true), p);
-        assertEquals(gets, output.calls(InMemoryObjectStore.Op.GET), "no object read: the counts are in the keys");
+        assertEquals(gets + 1, output.calls(InMemoryObjectStore.Op.GET),
+                "one GET, of the summary a finished job would have; no result object read: the counts are in the keys");
         assertFalse(p.complete());
     }
 
@@ -107,10 +108,38 @@ class JobResultsTest {
         readAll(sealed, outcome);
         assertTrue(outcome.get(0).complete());
         assertEquals(new JobSummary(1, JOB, 3, 3, 1, 3), Json.read(output.get(Keys.summary(JOB)).orElseThrow(), JobSummary.class));
-        assertEquals(new JobProgress(JOB, 3, 3, 1, true), reader.progress(sealed), "the stored counts, while no object came since");
+        assertEquals(new JobProgress(JOB, 3, 3, 1, true), reader.progress(sealed), "the stored counts");
 
-        batch("w3", row("a.jpg", null, 3, "w3")); // yet another late copy: the summary is stale
-        assertEquals(new JobProgress(JOB, 3, 3, 1, false), reader.progress(sealed));
+        batch("w3", row("a.jpg", null, 3, "w3")); // yet another late copy: a finished job's counts stay
+        long lists = output.calls(InMemoryObjectStore.Op.LIST);
+        assertEquals(new JobProgress(JOB, 3, 3, 1, true), reader.progress(sealed));
+        assertEquals(lists, output.calls(InMemoryObjectStore.Op.LIST), "the summary, not a listing");
+    }
+
+    @Test
+    void should_list_a_finished_job_once_then_read_the_counts_it_stored() {
+        JobManifest sealed = JobManifest.open(JOB, 0, "test").seal(3, 1);
+        manifest(sealed);
+        batch("w1", row("a.jpg", null, 1, "w1"), row("b.jpg", "CORRUPT", 1, "w1"));
+        assertFalse(reader.progress(sealed).complete());
+        assertFalse(output.exists(Keys.summary(JOB)), "an unfinished job: nothing stored");
+
+        batch("w2", row("c.jpg", null, 1, "w2"));
+        long lists = output.calls(InMemoryObjectStore.Op.LIST);
+        assertEquals(new JobProgress(JOB, 3, 3, 1, true), reader.progress(sealed), "finished, from the listing");
+        assertEquals(lists + 1, output.calls(InMemoryObjectStore.Op.LIST));
+        assertEquals(new JobSummary(1, JOB, 3, 3, 1, 2), Json.read(output.get(Keys.summary(JOB)).orElseThrow(), JobSummary.class),
+                "the first reader to see it finished stores its counts");
+
+        long puts = output.calls(InMemoryObjectStore.Op.PUT);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(new JobProgress(JOB, 3, 3, 1, true), reader.progress(sealed));
+        }
+        assertEquals(lists + 1, output.calls(InMemoryObjectStore.Op.LIST), "then no listing, whatever the job's size");
+
+        List<JobProgress> outcome = new ArrayList<>();
+        readAll(sealed, outcome);
+        assertEquals(puts, output.calls(InMemoryObjectStore.Op.PUT), "a reader of every row stores nothing new when the counts agree");
     }
 
     @Test
