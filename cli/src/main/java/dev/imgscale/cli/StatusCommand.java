@@ -20,6 +20,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -52,7 +54,9 @@ final class StatusCommand implements Callable<Integer> {
         cost.check();
         try (StackContext stack = stackOptions.open(context.env())) {
             JobClient client = new JobClient(stack, Clock.systemUTC());
-            JobClient.QueueStatus queues = client.queues();
+            // SQS beside S3: the queue depths (six round trips, and the SQS client's start) overlap
+            // the jobs' reads instead of coming before them
+            CompletableFuture<JobClient.QueueStatus> depths = CompletableFuture.supplyAsync(client::queues);
             List<JobRow> progress = new ArrayList<>();
             for (String job : client.recentJobs(jobs)) {
                 try {
@@ -65,6 +69,7 @@ final class StatusCommand implements Callable<Integer> {
             Map<String, JobCost> costs = cost.costs(client, progress.stream()
                     .map(r -> new JobCost.Query(r.progress().job(), r.createdAt(), r.progress().complete())).toList());
             Optional<byte[]> fleet = stack.output().get(FLEET_KEY);
+            JobClient.QueueStatus queues = join(depths);
             if (output.format() == OutputFormat.json) {
                 ObjectMapper json = new ObjectMapper();
                 ObjectNode root = json.createObjectNode();
@@ -155,6 +160,18 @@ final class StatusCommand implements Callable<Integer> {
         }
         String end = p.complete() ? "  complete" : !p.exact() && p.done() >= p.total() && p.total() > 0 ? "  (run `imgscale results` for exact counts)" : "";
         return String.format(Locale.ROOT, "%-24s %s%5d/%-5d done %5d failed%s", p.job(), about, p.done(), p.total(), p.failed(), end);
+    }
+
+    /** The value, or the exception the work threw (an SDK or imgscale error, as if called here). */
+    private static <T> T join(CompletableFuture<T> work) {
+        try {
+            return work.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
+        }
     }
 
     /** A recent job's progress, and when the job was created. */
