@@ -32,6 +32,7 @@ import org.gaul.s3proxy.AuthenticationType;
 import org.gaul.s3proxy.S3Proxy;
 import org.jclouds.ContextBuilder;
 import org.jclouds.blobstore.BlobStoreContext;
+import org.jclouds.blobstore.LocalStorageStrategy;
 import org.jclouds.filesystem.FilesystemApiMetadata;
 import org.jclouds.filesystem.reference.FilesystemConstants;
 import org.jclouds.logging.slf4j.config.SLF4JLoggingModule;
@@ -331,7 +332,8 @@ public final class LocalStack implements AutoCloseable {
                 .buildView(BlobStoreContext.class);
         S3Proxy proxy = S3Proxy.builder()
                 // keys with path segments longer than a file name may be, as S3 allows
-                .blobStore(new LongKeyBlobStore(context.getBlobStore()))
+                .blobStore(new LongKeyBlobStore(new PagedListBlobStore(context.getBlobStore(),
+                        context.utils().injector().getInstance(LocalStorageStrategy.class))))
                 .endpoint(URI.create("http://" + LOOPBACK + ":" + port))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4,
                         CREDENTIALS.accessKeyId(), CREDENTIALS.secretAccessKey())
