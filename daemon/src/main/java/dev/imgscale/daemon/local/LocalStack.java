@@ -68,6 +68,9 @@ import org.slf4j.LoggerFactory;
  * ({@code a/b} and {@code a/b/c}); a segment of {@code ..} is refused. Conditional writes
  * ({@code If-None-Match: *}) are not enforced.
  *
+ * <p>A listing reads the attributes of its page's objects only ({@link PagedListBlobStore}), so
+ * paging through a large prefix costs time in proportion to its objects, as on S3.
+ *
  * <p>S3Proxy checks AWS signatures (V2 or V4) against the fixed local key pair in
  * {@link #settings()}, so a client that signs wrongly fails here as it would on AWS.
  */
