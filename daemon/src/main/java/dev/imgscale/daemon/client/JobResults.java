@@ -71,7 +71,7 @@ final class JobResults {
     List<ResultRecord> results(String job) {
         Jobs.check(job);
         List<ResultRecord> rows = new ArrayList<>();
-        ResultObjects.forEachRow(output.get(), job, listing(job).keys(), new HashSet<>(), rows::add, () -> { });
+        ResultObjects.forEachRow(output.get(), job, listing(job).keys(), new DistinctNames(), rows::add, () -> { });
         rows.sort(Comparator.comparing(ResultRecord::name));
         return rows;
     }
@@ -80,7 +80,7 @@ final class JobResults {
     JobProgress readAll(JobManifest manifest, Consumer<ResultRecord> sink, Runnable afterObject) {
         String job = manifest.job();
         ResultListing listing = listing(job);
-        Set<String> seen = new HashSet<>();
+        DistinctNames seen = new DistinctNames();
         int[] failed = {0};
         ResultObjects.forEachRow(output.get(), job, listing.keys(), seen, r -> {
             failed[0] += r.ok() ? 0 : 1;
@@ -95,7 +95,7 @@ final class JobResults {
     JobProgress follow(String job, Consumer<ResultRecord> sink, Duration poll, Duration timeout, BooleanSupplier stop) {
         JobManifest manifest = requireManifest(job);
         Set<String> read = new HashSet<>();
-        Set<String> seen = new HashSet<>();
+        DistinctNames seen = new DistinctNames();
         int failed = 0;
         long deadline = timeout == null ? Long.MAX_VALUE : clock.millis() + timeout.toMillis();
         long pause = Math.min(200, poll.toMillis());
@@ -194,7 +194,7 @@ final class JobResults {
         ResultListing listing = listing(job);
         JobProgress progress;
         if (listing.perImage() > 0) {
-            Set<String> seen = new HashSet<>();
+            DistinctNames seen = new DistinctNames();
             int[] failed = {0};
             ResultObjects.forEachRow(output.get(), job, listing.keys(), seen, r -> failed[0] += r.ok() ? 0 : 1, () -> { });
             progress = new JobProgress(job, total, seen.size(), failed[0]);

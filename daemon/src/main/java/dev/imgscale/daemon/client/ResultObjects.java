@@ -10,7 +10,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -52,9 +51,10 @@ public final class ResultObjects {
 
     /**
      * Gives {@code sink} the rows of the objects, in the keys' order, each name once ({@code seen}
-     * holds the names given, and is added to); {@code afterObject} runs after each object's rows.
+     * holds the names given, by hash, and is added to); {@code afterObject} runs after each object's
+     * rows.
      */
-    static void forEachRow(ObjectStore output, String job, List<String> keys, Set<String> seen, Consumer<ResultRecord> sink,
+    static void forEachRow(ObjectStore output, String job, List<String> keys, DistinctNames seen, Consumer<ResultRecord> sink,
                            Runnable afterObject) {
         if (keys.isEmpty()) {
             return;
