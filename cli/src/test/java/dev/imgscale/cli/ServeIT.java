@@ -408,6 +408,43 @@ class ServeIT {
     }
 
     @Test
+    @Order(7)
+    void should_stream_a_jobs_results_one_row_per_image_in_the_order_they_were_written() throws Exception {
+        String job = dev.imgscale.daemon.wire.JobId.next(java.time.Instant.now());
+        long start = System.currentTimeMillis();
+        int objects = 30;
+        int perObject = 100;
+        List<String> expected = new ArrayList<>();
+        for (int o = 0; o < objects; o++) {
+            List<ResultRecord> rows = new ArrayList<>();
+            for (int i = o * perObject; i < (o + 1) * perObject; i++) {
+                rows.add(ResultsAtScaleIT.row(job, i));
+                expected.add(rows.get(rows.size() - 1).name());
+            }
+            if (o == 1) { // a redelivered copy of an image the first object holds: given once
+                ResultRecord first = ResultsAtScaleIT.row(job, 5);
+                rows.add(new ResultRecord(first.v(), job, first.name(), "teapot", 0.5f, List.of(), null, null, first.model(), "w2", 2,
+                        first.finishedAt(), first.latencyMs(), first.source()));
+            }
+            stack.output().put(dev.imgscale.daemon.wire.ResultBatch.key(job, "w1", start, o + 1,
+                    dev.imgscale.daemon.wire.ResultBatch.countsOf(rows)), dev.imgscale.daemon.wire.ResultBatch.write(rows),
+                    dev.imgscale.daemon.wire.ResultBatch.CONTENT_TYPE);
+        }
+        stack.output().put(dev.imgscale.daemon.wire.Keys.manifest(job), dev.imgscale.daemon.wire.Json.bytes(
+                dev.imgscale.daemon.wire.JobManifest.open(job, start, "test").seal(objects * perObject, 0)), "application/json");
+
+        HttpResponse<String> r = send(request(server, "/api/jobs/" + job + "/results").GET().build());
+        assertEquals(200, r.statusCode(), show(r));
+        assertTrue(r.headers().firstValue("content-length").isEmpty(), "streamed as it is read, not held whole: " + r.headers());
+        JsonNode body = JSON.readTree(r.body());
+        assertEquals(job, body.get("job").asText());
+        List<String> names = new ArrayList<>();
+        body.get("results").forEach(x -> names.add(x.get("name").asText()));
+        assertEquals(expected, names, "each image once, object by object in key order");
+        assertEquals("macaw", body.get("results").get(5).get("label").asText(), "the first row of a name, not its later copy");
+    }
+
+    @Test
     @Order(6)
     void should_serve_the_page_and_its_assets_from_the_jar() throws Exception {
         HttpResponse<String> page = send(request(server, "/").GET().build());

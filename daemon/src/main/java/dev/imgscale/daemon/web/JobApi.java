@@ -201,15 +201,22 @@ final class JobApi {
         return Optional.of(node);
     }
 
+    /**
+     * The job's results, streamed object by object in the order they were written (as `results`
+     * prints them), one row per image: never all of them in memory, so a client asking for a job
+     * of a million images gets them without costing the server a gigabyte.
+     */
     private void jobResults(HttpServerExchange exchange) {
         String job = requireJob(exchange);
-        ArrayNode results = WebJson.MAPPER.createArrayNode();
-        for (ResultRecord r : client.results(job)) {
-            results.add(WebJson.result(r));
-        }
-        ObjectNode body = WebJson.MAPPER.createObjectNode().put("job", job);
-        body.set("results", results);
-        Responses.json(exchange, StatusCodes.OK, body);
+        JobManifest manifest = client.manifest(job).orElse(JobManifest.open(job, 0, "web")); // still uploading
+        Responses.jsonStream(exchange, StatusCodes.OK, out -> {
+            out.writeStartObject();
+            out.writeStringField("job", job);
+            out.writeArrayFieldStart("results");
+            client.readAll(manifest, r -> Responses.write(out, WebJson.result(r)), () -> Responses.flush(out));
+            out.writeEndArray();
+            out.writeEndObject();
+        });
     }
 
     private void jobEvents(HttpServerExchange exchange) throws Exception {

@@ -1,8 +1,11 @@
 package dev.imgscale.daemon.web;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 
 /** Writes the server's answers: plain text for people and the compatibility endpoint, JSON for the API. */
 final class Responses {
@@ -21,6 +24,47 @@ final class Responses {
         exchange.setStatusCode(status);
         exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
         exchange.getResponseSender().send(body.toString());
+    }
+
+    /** What writes a streamed JSON answer. */
+    interface JsonWriter {
+        void write(JsonGenerator out) throws IOException;
+    }
+
+    /**
+     * Answers with a JSON document written as it is made, and ends the exchange; for answers too
+     * large to hold. Call on a worker thread (the handler's): it blocks on the client. A failure
+     * once the answer has started can only cut it short (the handler's failure path ends the
+     * exchange); the client then sees a truncated document, never a wrong one.
+     */
+    static void jsonStream(HttpServerExchange exchange, int status, JsonWriter writer) {
+        exchange.setStatusCode(status);
+        exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
+        exchange.startBlocking();
+        try (JsonGenerator out = WebJson.MAPPER.getFactory().createGenerator(exchange.getOutputStream())) {
+            writer.write(out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        exchange.endExchange();
+    }
+
+    /** Writes a value into a streamed answer, from code that may not throw IOException (a row sink). */
+    static void write(JsonGenerator out, JsonNode value) {
+        try {
+            out.writeTree(value);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Sends what a streamed answer has so far. */
+    static void flush(JsonGenerator out) {
+        try {
+            out.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** An error for the API: {@code {"error": message}}. */
