@@ -1,5 +1,6 @@
 package dev.imgscale.cli;
 
+import static dev.imgscale.cli.MultipartBody.multipart;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -33,7 +34,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -88,38 +88,6 @@ class ServeHostileClientsIT {
         return Files.readAllBytes(TestAssets.images().resolve(name));
     }
 
-    /** Every object in both buckets and the requests queued: what a refused request must not change. */
-    static String snapshot() {
-        var q = stack.requests().depth();
-        return "input " + new TreeSet<>(stack.input().list("")) + "\noutput " + new TreeSet<>(stack.output().list(""))
-                + "\nrequests " + (q.visible() + q.inFlight());
-    }
-
-    record Body(String boundary, byte[] bytes) {
-        String contentType() {
-            return "multipart/form-data; boundary=" + boundary;
-        }
-    }
-
-    /** Parts as {field, fileName or null for a text field, bytes}; part headers in UTF-8, as browsers and curl send them. */
-    static Body multipart(List<Object[]> parts) {
-        String boundary = "----imgscale" + UUID.randomUUID();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (Object[] p : parts) {
-            String head = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + p[0] + "\""
-                    + (p[1] == null ? "" : "; filename=\"" + p[1] + "\"\r\nContent-Type: application/octet-stream") + "\r\n\r\n";
-            out.writeBytes(head.getBytes(StandardCharsets.UTF_8));
-            out.writeBytes((byte[]) p[2]);
-            out.writeBytes("\r\n".getBytes(StandardCharsets.UTF_8));
-        }
-        out.writeBytes(("--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
-        return new Body(boundary, out.toByteArray());
-    }
-
-    static Body oneFile(String field, String fileName, byte[] data) {
-        return multipart(List.<Object[]>of(new Object[] {field, fileName, data}));
-    }
-
     /** A raw connection from a chosen loopback address (the server counts uploads per client address). */
     static Socket connect(WebServer server, String from) throws IOException {
         Socket s = new Socket();
@@ -165,8 +133,8 @@ class ServeHostileClientsIT {
         return HttpRequest.newBuilder(s.uri().resolve(path)).timeout(Duration.ofSeconds(60));
     }
 
-    static HttpRequest post(WebServer s, String path, Body body) {
-        return request(s, path).header("Content-Type", body.contentType()).POST(HttpRequest.BodyPublishers.ofByteArray(body.bytes())).build();
+    static HttpRequest post(WebServer s, String path, MultipartBody body) {
+        return body.into(request(s, path)).build();
     }
 
     static JsonNode status(WebServer s) throws Exception {
@@ -194,7 +162,7 @@ class ServeHostileClientsIT {
     @Test
     void should_answer_a_normal_client_while_200_connections_trickle_upload_bodies() throws Exception {
         try (WebServer server = serve(limits())) {
-            Body normal = oneFile("files", "parrot.jpg", image("parrot.jpg"));
+            MultipartBody normal = multipart("files", "parrot.jpg", image("parrot.jpg"));
             // warm: the first requests of a fresh server load classes and open SDK connections
             assertEquals(201, send(post(server, "/api/jobs", normal)).statusCode());
             assertEquals(200, send(request(server, "/api/status").GET().build()).statusCode());
@@ -202,7 +170,7 @@ class ServeHostileClientsIT {
 
             int n = 200;
             List<Socket> slow = new ArrayList<>();
-            byte[] body = oneFile("files", "slow.jpg", Arrays.copyOf(image("owl.jpg"), 200_000)).bytes();
+            byte[] body = multipart("files", "slow.jpg", Arrays.copyOf(image("owl.jpg"), 200_000)).bytes();
             String type = multipart(List.of()).contentType(); // any boundary: the body never gets that far
             try {
                 for (int i = 0; i < n; i++) {
@@ -279,8 +247,8 @@ class ServeHostileClientsIT {
     @Test
     void should_answer_408_to_a_body_that_stalls_or_crawls_and_keep_nothing_of_it() throws Exception {
         try (WebServer server = serve(limits().withUploads(new UploadPolicy(Duration.ofSeconds(1), 1024, 8)))) {
-            String before = snapshot();
-            Body body = oneFile("files", "owl.jpg", image("owl.jpg"));
+            String before = StackSnapshot.of(stack);
+            MultipartBody body = multipart("files", "owl.jpg", image("owl.jpg"));
             // stalls: half the body, then nothing
             try (Socket s = connect(server, "127.0.0.1")) {
                 s.getOutputStream().write(head("/api/jobs", body.contentType(), "Content-Length: " + body.bytes().length + "\r\n")
@@ -311,7 +279,7 @@ class ServeHostileClientsIT {
                 assertTrue(r[0].startsWith("HTTP/1.1 408 "), r[0] + r[1]);
                 assertTrue(r[1].contains("--min-upload-rate"), r[1]);
             }
-            assertEquals(before, snapshot(), "a timed-out body stores, writes and queues nothing");
+            assertEquals(before, StackSnapshot.of(stack), "a timed-out body stores, writes and queues nothing");
             JsonNode st = status(server);
             assertEquals(2, st.at("/server/uploadsTimedOut").asInt(), st.toString());
         }
@@ -322,7 +290,7 @@ class ServeHostileClientsIT {
         String name = "鳥 été 🦜+1.jpg";
         // no worker runs here: the answer is 504 at once, with the headers that name the image
         try (WebServer server = serve(limits().withResultTimeout(Duration.ofMillis(1)))) {
-            HttpResponse<String> r = send(post(server, "/", oneFile("myfile", name, image("parrot.jpg"))));
+            HttpResponse<String> r = send(post(server, "/", multipart("myfile", name, image("parrot.jpg"))));
             assertEquals(504, r.statusCode(), r.body());
             String header = r.headers().firstValue("X-Imgscale-Image").orElseThrow();
             assertTrue(header.chars().allMatch(c -> c > 32 && c < 127), "ASCII only: " + header);
@@ -336,7 +304,7 @@ class ServeHostileClientsIT {
     @Test
     void should_answer_413_with_a_json_error_to_5000_parts() throws Exception {
         try (WebServer server = serve(limits())) {
-            String before = snapshot();
+            String before = StackSnapshot.of(stack);
             byte[] jpegHead = Arrays.copyOf(image("parrot.jpg"), 64);
             List<Object[]> files = new ArrayList<>();
             List<Object[]> fields = new ArrayList<>();
@@ -355,15 +323,14 @@ class ServeHostileClientsIT {
             for (int i = 0; i < 5000; i++) {
                 images.add(new Object[] {"myfile", "p" + i + ".jpg", jpegHead});
             }
-            Body course = multipart(images);
+            MultipartBody course = multipart(images);
             HttpResponse<String> line = send(post(server, "/", course));
             assertEquals(413, line.statusCode(), line.body());
             assertTrue(line.body().contains("--max-files") && !line.body().startsWith("{"), line.body());
-            HttpResponse<String> asked = send(request(server, "/").header("Accept", "application/json")
-                    .header("Content-Type", course.contentType()).POST(HttpRequest.BodyPublishers.ofByteArray(course.bytes())).build());
+            HttpResponse<String> asked = send(course.into(request(server, "/").header("Accept", "application/json")).build());
             assertEquals(413, asked.statusCode(), asked.body());
             assertTrue(JSON.readTree(asked.body()).get("error").asText().contains("--max-files"), asked.body());
-            assertEquals(before, snapshot(), "a refused request stores nothing");
+            assertEquals(before, StackSnapshot.of(stack), "a refused request stores nothing");
         }
     }
 
@@ -380,23 +347,23 @@ class ServeHostileClientsIT {
     @Test
     void should_answer_400_to_a_body_that_ends_inside_the_multipart_data() throws Exception {
         try (WebServer server = serve(limits())) {
-            String before = snapshot();
-            Body whole = oneFile("files", "owl.jpg", image("owl.jpg"));
+            String before = StackSnapshot.of(stack);
+            MultipartBody whole = multipart("files", "owl.jpg", image("owl.jpg"));
             byte[] cut = Arrays.copyOf(whole.bytes(), whole.bytes().length - 40); // no closing boundary
             HttpResponse<String> r = send(request(server, "/api/jobs").header("Content-Type", whole.contentType())
                     .POST(HttpRequest.BodyPublishers.ofByteArray(cut)).build());
             assertEquals(400, r.statusCode(), r.body());
             assertTrue(JSON.readTree(r.body()).get("error").asText().contains("ended before"), r.body());
-            assertEquals(before, snapshot());
+            assertEquals(before, StackSnapshot.of(stack));
         }
     }
 
     @Test
     void should_answer_413_to_an_oversized_chunked_body_before_it_stops_reading() throws Exception {
         try (WebServer server = serve(limits())) {
-            String before = snapshot();
+            String before = StackSnapshot.of(stack);
             byte[] big = Arrays.copyOf(image("parrot.jpg"), (int) MAX_FILE - 1000);
-            Body body = multipart(List.of(new Object[] {"files", "a.jpg", big}, new Object[] {"files", "b.jpg", big},
+            MultipartBody body = multipart(List.of(new Object[] {"files", "a.jpg", big}, new Object[] {"files", "b.jpg", big},
                     new Object[] {"files", "c.jpg", big}));
             assertTrue(body.bytes().length > MAX_REQUEST);
             try (Socket s = connect(server, "127.0.0.1")) {
@@ -427,14 +394,14 @@ class ServeHostileClientsIT {
                     .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(body.bytes()))).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(413, viaClient.statusCode(), viaClient.body());
-            assertEquals(before, snapshot(), "a refused request stores nothing");
+            assertEquals(before, StackSnapshot.of(stack), "a refused request stores nothing");
         }
     }
 
     @Test
     void should_read_a_clients_uploads_a_few_at_a_time_and_the_rest_in_turn() throws Exception {
         try (WebServer server = serve(limits().withUploads(new UploadPolicy(Duration.ofSeconds(60), 0, 2)))) {
-            Body body = oneFile("files", "owl.jpg", image("owl.jpg"));
+            MultipartBody body = multipart("files", "owl.jpg", image("owl.jpg"));
             String framing = "Content-Length: " + body.bytes().length + "\r\n";
             List<Socket> holding = new ArrayList<>();
             try (Socket third = connect(server, "127.0.2.1")) {

@@ -1,5 +1,6 @@
 package dev.imgscale.cli;
 
+import static dev.imgscale.cli.MultipartBody.multipart;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,13 +11,11 @@ import dev.imgscale.classifier.TestAssets;
 import dev.imgscale.daemon.wire.ImageNames;
 import dev.imgscale.daemon.client.JobClient;
 import dev.imgscale.daemon.wire.ResultRecord;
-import dev.imgscale.daemon.port.QueueDepth;
 import dev.imgscale.daemon.stack.StackContext;
 import dev.imgscale.daemon.stack.StackOpener;
 import dev.imgscale.daemon.time.Time;
 import dev.imgscale.daemon.web.WebOptions;
 import dev.imgscale.daemon.web.WebServer;
-import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -33,7 +32,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -112,32 +110,6 @@ class ServeIT {
 
     // ---- helpers ----
 
-    /** A multipart/form-data body with one file (and optional extra parts), as curl -F would send it. */
-    record Multipart(String boundary, byte[] body) {
-        HttpRequest.Builder into(HttpRequest.Builder b) {
-            return b.header("Content-Type", "multipart/form-data; boundary=" + boundary).POST(HttpRequest.BodyPublishers.ofByteArray(body));
-        }
-    }
-
-    static Multipart multipart(String field, String fileName, byte[] data) {
-        return multipart(List.<Object[]>of(new Object[] {field, fileName, data}));
-    }
-
-    /** Parts as {field, fileName or null for a text field, bytes}. */
-    static Multipart multipart(List<Object[]> parts) {
-        String boundary = "----imgscale" + UUID.randomUUID();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (Object[] p : parts) {
-            String head = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + p[0] + "\""
-                    + (p[1] == null ? "" : "; filename=\"" + p[1] + "\"\r\nContent-Type: application/octet-stream") + "\r\n\r\n";
-            out.writeBytes(head.getBytes(StandardCharsets.UTF_8));
-            out.writeBytes((byte[]) p[2]);
-            out.writeBytes("\r\n".getBytes(StandardCharsets.UTF_8));
-        }
-        out.writeBytes(("--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
-        return new Multipart(boundary, out.toByteArray());
-    }
-
     static HttpRequest.Builder request(WebServer s, String path) {
         return HttpRequest.newBuilder(s.uri().resolve(path)).timeout(Duration.ofSeconds(180));
     }
@@ -154,13 +126,6 @@ class ServeIT {
         return Files.readAllBytes(TestAssets.images().resolve(name));
     }
 
-    /** Every object in both buckets and the requests still queued: what a refused request must not change. */
-    static String stackSnapshot() {
-        QueueDepth q = stack.requests().depth();
-        return "input " + new TreeSet<>(stack.input().list("")) + "\noutput " + new TreeSet<>(stack.output().list(""))
-                + "\nrequests " + (q.visible() + q.inFlight());
-    }
-
     // ---- tests ----
 
     @Test
@@ -168,7 +133,7 @@ class ServeIT {
     void should_answer_100_concurrent_posts_each_with_its_images_name_and_label() throws Exception {
         List<String[]> expected = TestAssets.expected();
         int n = 100;
-        List<Multipart> bodies = new ArrayList<>();
+        List<MultipartBody> bodies = new ArrayList<>();
         List<String[]> rows = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             String[] row = expected.get(i % expected.size());
@@ -240,7 +205,7 @@ class ServeIT {
     @Test
     @Order(2)
     void should_refuse_bad_requests_with_their_4xx_and_leave_nothing_behind() throws Exception {
-        String before = stackSnapshot();
+        String before = StackSnapshot.of(stack);
         Map<String, Integer> cases = new java.util.LinkedHashMap<>();
         Map<String, HttpResponse<String>> got = new java.util.LinkedHashMap<>();
 
@@ -295,14 +260,14 @@ class ServeIT {
             assertEquals(e.getValue(), r.statusCode(), e.getKey() + "\n" + show(r));
             assertFalse(r.body().isBlank(), "a refusal says why: " + e.getKey());
         }
-        assertEquals(before, stackSnapshot(), "a refused request stores, writes and queues nothing");
+        assertEquals(before, StackSnapshot.of(stack), "a refused request stores, writes and queues nothing");
     }
 
     @Test
     @Order(3)
     void should_require_the_token_when_one_is_set_and_refuse_a_wider_bind_without_one() throws Exception {
         try (WebServer guarded = WebServer.start(stack, WebOptions.defaults().withBind("127.0.0.1:0").withToken(TOKEN), Time.system())) {
-            String before = stackSnapshot();
+            String before = StackSnapshot.of(stack);
             HttpResponse<String> none = send(multipart("myfile", "parrot.jpg", image("parrot.jpg")).into(request(guarded, "/")).build());
             assertEquals(401, none.statusCode(), show(none));
             HttpResponse<String> wrong = send(multipart("myfile", "parrot.jpg", image("parrot.jpg"))
@@ -310,7 +275,7 @@ class ServeIT {
             assertEquals(401, wrong.statusCode(), show(wrong));
             assertEquals(401, send(request(guarded, "/").GET().build()).statusCode());
             assertEquals(401, send(request(guarded, "/api/status").GET().build()).statusCode());
-            assertEquals(before, stackSnapshot(), "a request without the token leaves nothing");
+            assertEquals(before, StackSnapshot.of(stack), "a request without the token leaves nothing");
 
             HttpResponse<String> ok = send(request(guarded, "/api/status").header("Authorization", "Bearer " + TOKEN).GET().build());
             assertEquals(200, ok.statusCode(), show(ok));

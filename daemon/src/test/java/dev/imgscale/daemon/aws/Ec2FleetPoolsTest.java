@@ -1,11 +1,5 @@
 package dev.imgscale.daemon.aws;
 
-import static dev.imgscale.daemon.aws.Ec2FleetTest.AMI;
-import static dev.imgscale.daemon.aws.Ec2FleetTest.SG;
-import static dev.imgscale.daemon.aws.Ec2FleetTest.STACK;
-import static dev.imgscale.daemon.aws.Ec2FleetTest.SUBNET_A;
-import static dev.imgscale.daemon.aws.Ec2FleetTest.SUBNET_B;
-import static dev.imgscale.daemon.aws.Ec2FleetTest.WORKER_TAGS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -22,8 +16,6 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,40 +24,7 @@ import org.junit.jupiter.api.Test;
  * the EC2 Fleet call (instant, price-capacity-optimized, every type in every subnet), per-pool
  * capacity errors in the answer, and the On-Demand fallback only when configured.
  */
-class Ec2FleetPoolsTest {
-    static final List<String> TYPES = List.of("c7i.large", "c6i.large", "m7i.large");
-
-    RecordingEc2Endpoint ec2;
-    AwsClients clients;
-
-    @BeforeEach
-    void start() throws Exception {
-        ec2 = RecordingEc2Endpoint.start();
-        clients = new AwsClients(ec2.settings());
-    }
-
-    @AfterEach
-    void stop() {
-        if (clients != null) {
-            clients.close();
-        }
-        if (ec2 != null) {
-            ec2.close();
-        }
-    }
-
-    static Ec2FleetConfig pools() {
-        return Ec2FleetTest.explicit().withInstanceTypes(TYPES);
-    }
-
-    Ec2Fleet fleet(Ec2FleetConfig config) {
-        return new Ec2Fleet(clients.ec2(), config);
-    }
-
-    String evidence() {
-        return "\ncalls:\n" + ec2.transcript() + "table: " + ec2.instances();
-    }
-
+class Ec2FleetPoolsTest extends Ec2BoundaryFixture {
     static List<String> ids(List<FleetInstance> instances) {
         return instances.stream().map(FleetInstance::id).toList();
     }
@@ -170,7 +129,7 @@ class Ec2FleetPoolsTest {
 
     @Test
     void should_let_ec2_choose_the_types_from_a_range_of_vcpus_and_memory() {
-        Ec2Fleet fleet = fleet(Ec2FleetTest.explicit().withInstanceRequirements(InstanceRequirements.parse(
+        Ec2Fleet fleet = fleet(explicit().withInstanceRequirements(InstanceRequirements.parse(
                 "vcpus=2-8,memory-gib=4-32")).withSpot(true));
 
         List<FleetInstance> launched = fleet.launch(2, "attributes");
@@ -264,7 +223,7 @@ class Ec2FleetPoolsTest {
     @Test
     void should_launch_on_demand_only_for_what_spot_could_not_fill() {
         ec2.spotCapacityPerPool(1);
-        Ec2FleetConfig twoPools = Ec2FleetTest.explicit().withInstanceTypes(List.of("c7i.large")).withSpot(true);
+        Ec2FleetConfig twoPools = explicit().withInstanceTypes(List.of("c7i.large")).withSpot(true);
 
         List<FleetInstance> partial = fleet(twoPools).launch(5, "short");
         assertEquals(2, partial.size(), "without the fallback, what Spot had" + evidence());
@@ -289,7 +248,7 @@ class Ec2FleetPoolsTest {
     @Test
     void should_fall_back_with_run_instances_when_one_type_has_no_spot_capacity_in_any_subnet() {
         ec2.noSpotCapacity();
-        Ec2FleetConfig one = Ec2FleetTest.explicit().withSpot(true);
+        Ec2FleetConfig one = explicit().withSpot(true);
 
         ImgscaleException e = assertThrows(ImgscaleException.class, () -> fleet(one).launch(1, "one-type"));
         assertTrue(e.getMessage().startsWith("EC2 has no capacity for 1 c7i.large Spot instance in "), e.getMessage());

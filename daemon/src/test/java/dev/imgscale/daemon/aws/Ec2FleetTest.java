@@ -17,8 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,50 +25,7 @@ import org.junit.jupiter.api.Test;
  * what the fleet makes of EC2's answers and errors. Every assertion message carries the transcript
  * of the calls made.
  */
-class Ec2FleetTest {
-    static final String STACK = "demo";
-    static final String AMI = "ami-0123456789abcdef0";
-    static final String SUBNET_A = "subnet-0aaaaaaaaaaaaaaaa";
-    static final String SUBNET_B = "subnet-0bbbbbbbbbbbbbbbb";
-    static final String SG = "sg-0123456789abcdef0";
-    static final Map<String, String> WORKER_TAGS = Map.of(
-            "Name", "imgscale-demo-worker",
-            "imgscale:stack", STACK,
-            "imgscale:role", "worker",
-            "imgscale:state", "running");
-
-    RecordingEc2Endpoint ec2;
-    AwsClients clients;
-
-    @BeforeEach
-    void start() throws Exception {
-        ec2 = RecordingEc2Endpoint.start();
-        clients = new AwsClients(ec2.settings());
-    }
-
-    @AfterEach
-    void stop() {
-        if (clients != null) {
-            clients.close();
-        }
-        if (ec2 != null) {
-            ec2.close();
-        }
-    }
-
-    static Ec2FleetConfig explicit() {
-        return Ec2FleetConfig.withImage(STACK, AMI, "c7i.large", List.of(SUBNET_A, SUBNET_B), List.of(SG),
-                "imgscale-demo-worker");
-    }
-
-    Ec2Fleet fleet(Ec2FleetConfig config) {
-        return new Ec2Fleet(clients.ec2(), config);
-    }
-
-    String evidence() {
-        return "\ncalls:\n" + ec2.transcript() + "table: " + ec2.instances();
-    }
-
+class Ec2FleetTest extends Ec2BoundaryFixture {
     Call onlyRunInstances() {
         List<Call> runs = ec2.calls("RunInstances");
         assertEquals(1, runs.size(), "RunInstances calls" + evidence());

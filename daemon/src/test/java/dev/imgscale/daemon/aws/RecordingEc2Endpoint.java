@@ -1,11 +1,9 @@
 package dev.imgscale.daemon.aws;
 
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.imgscale.daemon.aws.AwsSettings.Service;
+import dev.imgscale.daemon.testing.LoopbackHttpServer;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -112,7 +110,7 @@ final class RecordingEc2Endpoint implements AutoCloseable {
     /** The type CreateFleet launches for an override with InstanceRequirements instead of a type. */
     static final String BY_ATTRIBUTES = "m7i.large";
 
-    private final HttpServer server;
+    private final LoopbackHttpServer server;
     private final List<Call> calls = new CopyOnWriteArrayList<>();
     private final AtomicLong ids = new AtomicLong(0x0a11ce0000000L);
 
@@ -176,8 +174,7 @@ final class RecordingEc2Endpoint implements AutoCloseable {
     }
 
     private RecordingEc2Endpoint() throws IOException {
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/", this::handle);
+        server = new LoopbackHttpServer(this::handle);
     }
 
     /** Starts an endpoint on 127.0.0.1 at a free port. */
@@ -188,7 +185,7 @@ final class RecordingEc2Endpoint implements AutoCloseable {
     }
 
     URI uri() {
-        return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+        return server.uri();
     }
 
     /** Client settings that send EC2 here: region us-east-1, dummy static credentials. */
@@ -285,15 +282,14 @@ final class RecordingEc2Endpoint implements AutoCloseable {
 
     @Override
     public void close() {
-        server.stop(0);
+        server.close();
     }
 
     // ---- the protocol ----
 
     private void handle(HttpExchange exchange) throws IOException {
         try (exchange) {
-            String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-            Map<String, String> params = decodeForm(body);
+            Map<String, String> params = decodeForm(LoopbackHttpServer.body(exchange));
             String action = params.getOrDefault("Action", "");
             Map<String, String> recorded = new LinkedHashMap<>(params);
             recorded.remove("Action");
@@ -320,10 +316,7 @@ final class RecordingEc2Endpoint implements AutoCloseable {
                     };
                 }
             }
-            byte[] bytes = answer.xml().getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().set("Content-Type", "text/xml;charset=UTF-8");
-            exchange.sendResponseHeaders(answer.status(), bytes.length);
-            exchange.getResponseBody().write(bytes);
+            LoopbackHttpServer.reply(exchange, answer.status(), "text/xml;charset=UTF-8", answer.xml().getBytes(StandardCharsets.UTF_8));
         }
     }
 

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imgscale.classifier.ImgscaleException;
-import dev.imgscale.daemon.local.LocalStack;
+import dev.imgscale.daemon.local.LocalStackExtension;
 import dev.imgscale.daemon.port.ObjectTooLargeException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,9 +21,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The S3 adapter against the embedded S3Proxy, through the SDK client {@link AwsClients} builds. */
@@ -31,31 +30,15 @@ class S3ObjectStoreIT {
     @TempDir
     static Path dataDir;
 
-    static LocalStack stack;
-    static AwsClients aws;
+    @RegisterExtension
+    static final LocalStackExtension local = new LocalStackExtension(() -> dataDir);
     static final AtomicInteger BUCKETS = new AtomicInteger();
-
-    @BeforeAll
-    static void start() {
-        stack = LocalStack.start(dataDir, 0, 0);
-        aws = new AwsClients(stack.settings());
-    }
-
-    @AfterAll
-    static void stop() {
-        if (aws != null) {
-            aws.close();
-        }
-        if (stack != null) {
-            stack.close();
-        }
-    }
 
     /** A fresh bucket per test, so tests do not see each other's keys. */
     static S3ObjectStore newBucket() {
         String name = "bucket-" + BUCKETS.incrementAndGet();
-        aws.s3().createBucket(b -> b.bucket(name));
-        return new S3ObjectStore(aws.s3(), name);
+        local.aws().s3().createBucket(b -> b.bucket(name));
+        return new S3ObjectStore(local.aws().s3(), name);
     }
 
     @Test
@@ -142,7 +125,7 @@ class S3ObjectStoreIT {
 
     @Test
     void should_say_in_one_sentence_how_to_create_a_missing_bucket() {
-        S3ObjectStore store = new S3ObjectStore(aws.s3(), "no-such-bucket");
+        S3ObjectStore store = new S3ObjectStore(local.aws().s3(), "no-such-bucket");
         Map<String, Runnable> calls = new LinkedHashMap<>();
         calls.put("get", () -> store.get("k"));
         calls.put("exists", () -> store.exists("k"));

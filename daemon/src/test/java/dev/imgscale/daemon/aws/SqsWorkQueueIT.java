@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imgscale.classifier.ImgscaleException;
-import dev.imgscale.daemon.local.LocalStack;
+import dev.imgscale.daemon.local.LocalStackExtension;
 import dev.imgscale.daemon.port.QueueDepth;
 import dev.imgscale.daemon.port.QueueMessage;
 import java.nio.file.Path;
@@ -15,9 +15,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The SQS adapter against the embedded ElasticMQ, through the SDK client {@link AwsClients} builds. */
@@ -25,30 +24,14 @@ class SqsWorkQueueIT {
     @TempDir
     static Path dataDir;
 
-    static LocalStack stack;
-    static AwsClients aws;
+    @RegisterExtension
+    static final LocalStackExtension local = new LocalStackExtension(() -> dataDir);
     static final AtomicInteger QUEUES = new AtomicInteger();
-
-    @BeforeAll
-    static void start() {
-        stack = LocalStack.start(dataDir, 0, 0);
-        aws = new AwsClients(stack.settings());
-    }
-
-    @AfterAll
-    static void stop() {
-        if (aws != null) {
-            aws.close();
-        }
-        if (stack != null) {
-            stack.close();
-        }
-    }
 
     static SqsWorkQueue newQueue() {
         String name = "queue-" + QUEUES.incrementAndGet();
-        aws.sqs().createQueue(b -> b.queueName(name));
-        return SqsWorkQueue.open(aws.sqs(), name);
+        local.aws().sqs().createQueue(b -> b.queueName(name));
+        return SqsWorkQueue.open(local.aws().sqs(), name);
     }
 
     static List<String> bodies(int n) {
@@ -74,7 +57,7 @@ class SqsWorkQueueIT {
 
     @Test
     void should_say_in_one_sentence_how_to_create_a_missing_queue() {
-        ImgscaleException e = assertThrows(ImgscaleException.class, () -> SqsWorkQueue.open(aws.sqs(), "no-such-queue"));
+        ImgscaleException e = assertThrows(ImgscaleException.class, () -> SqsWorkQueue.open(local.aws().sqs(), "no-such-queue"));
         assertEquals("The queue no-such-queue does not exist; run `imgscale init` (or `imgscale local up`) first.", e.getMessage());
     }
 

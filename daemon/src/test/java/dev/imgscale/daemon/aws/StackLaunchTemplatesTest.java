@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.imgscale.classifier.ImgscaleException;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.ec2.model.ResourceType;
 import software.amazon.awssdk.services.ec2.model.Tag;
@@ -18,29 +16,10 @@ import software.amazon.awssdk.services.ec2.model.TagSpecification;
  * {@code destroy}'s clean-up of the workers' launch templates, at the SDK's HTTP boundary: the ones
  * the fleet wrote for this stack go, another stack's and a template the operator made stay.
  */
-class StackLaunchTemplatesTest {
-    RecordingEc2Endpoint ec2;
-    AwsClients clients;
-
-    @BeforeEach
-    void start() throws Exception {
-        ec2 = RecordingEc2Endpoint.start();
-        clients = new AwsClients(ec2.settings());
-    }
-
-    @AfterEach
-    void stop() {
-        if (clients != null) {
-            clients.close();
-        }
-        if (ec2 != null) {
-            ec2.close();
-        }
-    }
-
+class StackLaunchTemplatesTest extends Ec2BoundaryFixture {
     @Test
     void should_delete_the_templates_the_fleet_wrote_for_this_stack_and_no_other() {
-        Ec2FleetConfig config = Ec2FleetPoolsTest.pools();
+        Ec2FleetConfig config = pools();
         new Ec2Fleet(clients.ec2(), config).launch(1, "t-1"); // writes this stack's template
         new Ec2Fleet(clients.ec2(), config.withIdleExit(java.time.Duration.ofMinutes(9))).launch(1, "t-2"); // a changed configuration: a second
         clients.ec2().createLaunchTemplate(b -> b.launchTemplateName("my-own-template")

@@ -1,5 +1,7 @@
 package dev.imgscale.daemon.aws;
 
+import static dev.imgscale.daemon.testing.CommandRun.executable;
+import static dev.imgscale.daemon.testing.CommandRun.onPath;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -7,16 +9,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.imgscale.classifier.ImgscaleException;
+import dev.imgscale.daemon.testing.CommandRun;
+import dev.imgscale.daemon.testing.CommandRun.Result;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -131,38 +133,14 @@ class UserDataTest {
         return bin;
     }
 
-    private static void executable(Path file, String text) throws IOException {
-        Files.writeString(file, text);
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
-    }
-
     private Path write(String script) throws IOException {
         Path file = Files.createTempFile(dir, "user-data", ".sh");
         Files.writeString(file, script);
         return file;
     }
 
-    private record Result(int exit, String output) {
-    }
-
     private static Result run(List<String> command, Path extraPath) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        if (extraPath != null) {
-            pb.environment().put("PATH", extraPath + ":" + pb.environment().getOrDefault("PATH", "/usr/bin:/bin"));
-        }
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "timed out: " + command);
-        return new Result(p.exitValue(), out);
-    }
-
-    private static boolean onPath(String command) {
-        for (String d : System.getenv().getOrDefault("PATH", "").split(":")) {
-            if (!d.isEmpty() && Files.isExecutable(Path.of(d, command))) {
-                return true;
-            }
-        }
-        return false;
+        return CommandRun.of(command).pathFirst(extraPath).run(Duration.ofSeconds(30));
     }
 
     private static List<String> all(Pattern pattern, String text) {

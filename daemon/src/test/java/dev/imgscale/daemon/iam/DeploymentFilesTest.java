@@ -1,5 +1,7 @@
 package dev.imgscale.daemon.iam;
 
+import static dev.imgscale.daemon.testing.CommandRun.executable;
+import static dev.imgscale.daemon.testing.CommandRun.onPath;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,17 +14,18 @@ import dev.imgscale.daemon.aws.UserData;
 import dev.imgscale.daemon.sim.Trace;
 import dev.imgscale.daemon.stack.ConfigLoader;
 import dev.imgscale.daemon.stack.StackConfig;
+import dev.imgscale.daemon.testing.CommandRun;
+import dev.imgscale.daemon.testing.CommandRun.Result;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -433,35 +436,7 @@ class DeploymentFilesTest {
         }
     }
 
-    private static void executable(Path file, String text) throws IOException {
-        Files.writeString(file, text);
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
-    }
-
-    record Result(int exit, String output) {
-    }
-
     private static Result run(List<String> command, Map<String, String> env, Path extraPath) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        if (env != null) {
-            pb.environment().putAll(env);
-        }
-        pb.environment().remove("AWS_REGION");
-        if (extraPath != null) {
-            pb.environment().put("PATH", extraPath + ":" + pb.environment().getOrDefault("PATH", "/usr/bin:/bin"));
-        }
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "timed out: " + command);
-        return new Result(p.exitValue(), out);
-    }
-
-    private static boolean onPath(String command) {
-        for (String d : System.getenv().getOrDefault("PATH", "").split(":")) {
-            if (!d.isEmpty() && Files.isExecutable(Path.of(d, command))) {
-                return true;
-            }
-        }
-        return false;
+        return CommandRun.of(command).env(env).unset("AWS_REGION").pathFirst(extraPath).run(Duration.ofSeconds(60));
     }
 }

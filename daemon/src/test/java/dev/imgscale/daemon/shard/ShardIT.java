@@ -7,11 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.imgscale.daemon.aws.AwsClients;
 import dev.imgscale.daemon.aws.S3ObjectStore;
 import dev.imgscale.daemon.cost.RequestCounts;
 import dev.imgscale.daemon.cost.RequestLedger;
-import dev.imgscale.daemon.local.LocalStack;
+import dev.imgscale.daemon.local.LocalStackExtension;
 import dev.imgscale.daemon.port.ObjectRangeException;
 import dev.imgscale.daemon.port.ObjectTooLargeException;
 import java.io.ByteArrayInputStream;
@@ -25,9 +24,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Tar shards on the local stack: written streaming, opened by the real tar, read back by range. */
@@ -35,26 +33,10 @@ class ShardIT {
     @TempDir
     static Path dataDir;
 
-    static LocalStack stack;
-    static AwsClients aws;
     static RequestLedger ledger = RequestLedger.standalone();
+    @RegisterExtension
+    static final LocalStackExtension local = new LocalStackExtension(() -> dataDir.resolve("stack"), ledger);
     static int buckets;
-
-    @BeforeAll
-    static void start() {
-        stack = LocalStack.start(dataDir.resolve("stack"), 0, 0);
-        aws = new AwsClients(stack.settings(), ledger);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (aws != null) {
-            aws.close();
-        }
-        if (stack != null) {
-            stack.close();
-        }
-    }
 
     static S3ObjectStore bucket(int partSize) {
         return bucket(partSize, 128L * 1024 * 1024);
@@ -62,8 +44,8 @@ class ShardIT {
 
     static S3ObjectStore bucket(int partSize, long singlePutLimit) {
         String name = "shards-" + (++buckets);
-        aws.s3().createBucket(b -> b.bucket(name));
-        return new S3ObjectStore(aws.s3(), name, partSize, singlePutLimit);
+        local.aws().s3().createBucket(b -> b.bucket(name));
+        return new S3ObjectStore(local.aws().s3(), name, partSize, singlePutLimit);
     }
 
     /** Files of varied sizes and names: plain, nested, non-ASCII, and longer than ustar's 100 bytes. */

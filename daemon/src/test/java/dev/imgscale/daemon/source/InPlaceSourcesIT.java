@@ -5,11 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imgscale.classifier.ImgscaleException;
-import dev.imgscale.daemon.aws.AwsClients;
 import dev.imgscale.daemon.aws.S3ObjectStore;
 import dev.imgscale.daemon.cost.RequestCounts;
 import dev.imgscale.daemon.cost.RequestLedger;
-import dev.imgscale.daemon.local.LocalStack;
+import dev.imgscale.daemon.local.LocalStackExtension;
 import dev.imgscale.daemon.wire.ObjectRef;
 import dev.imgscale.daemon.wire.S3Url;
 import java.nio.charset.StandardCharsets;
@@ -18,9 +17,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.core.sync.RequestBody;
 
@@ -29,29 +28,17 @@ class InPlaceSourcesIT {
     @TempDir
     static Path dataDir;
 
-    static LocalStack stack;
-    static AwsClients aws;
     static final RequestLedger LEDGER = RequestLedger.standalone();
+    @RegisterExtension
+    static final LocalStackExtension local = new LocalStackExtension(() -> dataDir.resolve("stack"), LEDGER);
     static InPlaceSources sources;
 
     @BeforeAll
     static void start() {
-        stack = LocalStack.start(dataDir.resolve("stack"), 0, 0);
-        aws = new AwsClients(stack.settings(), LEDGER);
-        sources = new InPlaceSources(bucket -> new S3ObjectStore(aws.s3(), bucket));
-        aws.s3().createBucket(b -> b.bucket("photos"));
+        sources = new InPlaceSources(bucket -> new S3ObjectStore(local.aws().s3(), bucket));
+        local.aws().s3().createBucket(b -> b.bucket("photos"));
         for (String key : List.of("2024/a.jpg", "2024/sub/b.PNG", "2024/notes.txt", "2024/sub/c.jpeg", "2025/d.jpg", "2024x/e.jpg")) {
-            aws.s3().putObject(b -> b.bucket("photos").key(key), RequestBody.fromString("not really an image"));
-        }
-    }
-
-    @AfterAll
-    static void stop() {
-        if (aws != null) {
-            aws.close();
-        }
-        if (stack != null) {
-            stack.close();
+            local.aws().s3().putObject(b -> b.bucket("photos").key(key), RequestBody.fromString("not really an image"));
         }
     }
 
@@ -68,9 +55,9 @@ class InPlaceSourcesIT {
 
     @Test
     void should_read_a_large_prefix_page_by_page_as_it_is_consumed() {
-        aws.s3().createBucket(b -> b.bucket("many"));
+        local.aws().s3().createBucket(b -> b.bucket("many"));
         IntStream.range(0, 1100).parallel().forEach(i ->
-                aws.s3().putObject(b -> b.bucket("many").key(String.format("p/%04d.jpg", i)), RequestBody.fromString("x")));
+                local.aws().s3().putObject(b -> b.bucket("many").key(String.format("p/%04d.jpg", i)), RequestBody.fromString("x")));
         RequestCounts before = LEDGER.snapshot();
         try (Stream<ObjectRef> images = sources.prefix(S3Url.parse("s3://many/p/"))) {
             assertEquals(new ObjectRef("many", "p/0000.jpg"), images.findFirst().orElseThrow());
@@ -85,7 +72,7 @@ class InPlaceSourcesIT {
 
     @Test
     void should_read_a_manifest_from_a_bucket_with_bare_keys_in_its_bucket() {
-        aws.s3().putObject(b -> b.bucket("photos").key("lists/todo.csv"),
+        local.aws().s3().putObject(b -> b.bucket("photos").key("lists/todo.csv"),
                 RequestBody.fromString("id,key,label\n1,2024/a.jpg,cat\n2,s3://photos/2025/d.jpg,dog\n"));
         try (Stream<ObjectRef> images = sources.manifest("s3://photos/lists/todo.csv", null)) {
             assertEquals(List.of(new ObjectRef("photos", "2024/a.jpg"), new ObjectRef("photos", "2025/d.jpg")), images.toList());

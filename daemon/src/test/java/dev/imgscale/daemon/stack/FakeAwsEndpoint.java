@@ -5,12 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.imgscale.daemon.aws.AwsSettings;
 import dev.imgscale.daemon.aws.AwsSettings.Service;
+import dev.imgscale.daemon.testing.LoopbackHttpServer;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -35,7 +33,7 @@ final class FakeAwsEndpoint implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final HttpServer server;
+    private final LoopbackHttpServer server;
     /** The parameters, by full name, sorted as SSM returns them. */
     final Map<String, String> parameters = new TreeMap<>();
     final List<Call> calls = new CopyOnWriteArrayList<>();
@@ -47,13 +45,11 @@ final class FakeAwsEndpoint implements AutoCloseable {
     volatile String stsError;
 
     FakeAwsEndpoint() throws IOException {
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/", this::handle);
-        server.start();
+        server = new LoopbackHttpServer(this::handle).start();
     }
 
     URI uri() {
-        return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+        return server.uri();
     }
 
     /** Client settings that send SSM and STS here, with dummy static credentials. */
@@ -68,12 +64,12 @@ final class FakeAwsEndpoint implements AutoCloseable {
 
     @Override
     public void close() {
-        server.stop(0);
+        server.close();
     }
 
     private void handle(HttpExchange exchange) throws IOException {
         try (exchange) {
-            String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+            String body = LoopbackHttpServer.body(exchange);
             String target = exchange.getRequestHeaders().getFirst("X-Amz-Target");
             if (target == null) {
                 handleSts(exchange, body);
@@ -151,17 +147,11 @@ final class FakeAwsEndpoint implements AutoCloseable {
                     + "</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>fake</RequestId>"
                     + "</ResponseMetadata></GetCallerIdentityResponse>";
         }
-        byte[] bytes = xml.getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().set("Content-Type", "text/xml");
-        exchange.sendResponseHeaders(status, bytes.length);
-        exchange.getResponseBody().write(bytes);
+        LoopbackHttpServer.reply(exchange, status, "text/xml", xml.getBytes(StandardCharsets.UTF_8));
     }
 
     private static void reply(HttpExchange exchange, int status, ObjectNode json) throws IOException {
-        byte[] bytes = JSON.writeValueAsBytes(json);
-        exchange.getResponseHeaders().set("Content-Type", "application/x-amz-json-1.1");
-        exchange.sendResponseHeaders(status, bytes.length);
-        exchange.getResponseBody().write(bytes);
+        LoopbackHttpServer.reply(exchange, status, "application/x-amz-json-1.1", JSON.writeValueAsBytes(json));
     }
 
     /** All calls, one per line, for failure messages. */

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.imgscale.daemon.cost.RequestLedger;
 import dev.imgscale.daemon.testing.FakeClassifier;
 import dev.imgscale.daemon.testing.FakeTime;
-import dev.imgscale.daemon.testing.InMemoryObjectStore;
 import dev.imgscale.daemon.testing.InMemoryWorkQueue;
 import dev.imgscale.daemon.wire.ImageRequest;
 import dev.imgscale.daemon.wire.JobManifest;
@@ -25,13 +24,8 @@ import org.junit.jupiter.api.Timeout;
  * delivered, written at start, every minute and at the end, and read back as a job's cost sees it.
  */
 @Timeout(60)
-class UsageRecorderTest {
-    final FakeTime time = new FakeTime();
+class UsageRecorderTest extends WorkerFakeTimeFixture {
     final InMemoryWorkQueue requests = new InMemoryWorkQueue("requests", time);
-    final InMemoryWorkQueue results = new InMemoryWorkQueue("results", time);
-    final InMemoryObjectStore input = new InMemoryObjectStore("input");
-    final InMemoryObjectStore output = new InMemoryObjectStore("output");
-    final FakeClassifier classifier = new FakeClassifier(time, 1, 1, 1000);
 
     void upload(String job, int n) {
         output.put(Keys.manifest(job), Json.bytes(JobManifest.v1(job, time.millis(), "test", List.of())), "application/json");
@@ -59,9 +53,7 @@ class UsageRecorderTest {
         UsageRecorder recorder = new UsageRecorder(worker, output, "w-1", new InstanceFacts("c7i.large", "spot"), ledger, time);
         recorder.start();
         assertEquals(0, stored().images(), "a record from the start: the worker was alive");
-        Thread t = new Thread(worker::run, "worker-under-test");
-        t.setDaemon(true);
-        t.start();
+        run(worker);
         time.awaitSleepers(1);
 
         upload("20260101-000000-aaaaaa", 10);

@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.imgscale.daemon.port.QueueDepth;
 import dev.imgscale.daemon.port.QueueMessage;
 import dev.imgscale.daemon.testing.FakeClassifier;
-import dev.imgscale.daemon.testing.FakeTime;
-import dev.imgscale.daemon.testing.InMemoryObjectStore;
 import dev.imgscale.daemon.testing.InMemoryWorkQueue;
 import dev.imgscale.daemon.testing.StoredResults;
 import dev.imgscale.daemon.wire.ImageRequest;
@@ -28,7 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -41,33 +38,11 @@ import org.junit.jupiter.api.Timeout;
  * classified, ten received early and waiting at the hand-off, and five still in the queue.
  */
 @Timeout(60)
-class WorkerInterruptionTest {
-    final FakeTime time = new FakeTime();
+class WorkerInterruptionTest extends WorkerFakeTimeFixture {
     final InMemoryWorkQueue requests = new InMemoryWorkQueue("requests", time);
-    final InMemoryWorkQueue results = new InMemoryWorkQueue("results", time);
-    final InMemoryObjectStore input = new InMemoryObjectStore("input");
-    final InMemoryObjectStore output = new InMemoryObjectStore("output");
-    final FakeClassifier classifier = new FakeClassifier(time, 1, 1, 1000);
-    final List<Worker> running = new ArrayList<>();
-
-    @AfterEach
-    void stopWorkers() throws InterruptedException {
-        for (Worker w : running) {
-            w.beginShutdown();
-            classifier.inferenceTakes(Duration.ZERO);
-            for (int i = 0; i < 100 && !w.awaitShutdown(Duration.ofMillis(50)); i++) {
-                time.advance(Duration.ofSeconds(30));
-            }
-            assertTrue(w.awaitShutdown(Duration.ofSeconds(5)), "a worker did not stop");
-        }
-    }
 
     Worker start() {
-        Worker worker = new Worker(classifier, requests, results, input, output, time, WorkerTest.options(), 2);
-        running.add(worker);
-        Thread t = new Thread(worker::run, "worker-under-test");
-        t.setDaemon(true);
-        t.start();
+        Worker worker = run(new Worker(classifier, requests, results, input, output, time, options(), 2));
         time.awaitSleepers(1);
         return worker;
     }
@@ -97,16 +72,16 @@ class WorkerInterruptionTest {
         classifier.inferenceTakes(Duration.ofSeconds(5));
         Worker worker = start();
         upload(10);
-        WorkerTest.until(() -> worker.pipeline().equals(Map.of(BatchStage.CLASSIFYING, 10)), () -> "stages " + worker.pipeline());
+        until(() -> worker.pipeline().equals(Map.of(BatchStage.CLASSIFYING, 10)), () -> "stages " + worker.pipeline());
         time.awaitSleepers(2);
         time.advanceSettling(Duration.ofSeconds(5), Duration.ofSeconds(1), 1);
-        WorkerTest.until(() -> worker.processed() == 10 && worker.inHand() == 0, () -> worker.processed() + " processed");
+        until(() -> worker.processed() == 10 && worker.inHand() == 0, () -> worker.processed() + " processed");
         assertEquals(500.0, worker.msPerImage(), 0.001, "ten images in 5 s");
         return worker;
     }
 
     void awaitTwoBatchesHeld(Worker worker) {
-        WorkerTest.until(() -> worker.pipeline().equals(Map.of(BatchStage.CLASSIFYING, 10, BatchStage.PREPARED, 10)),
+        until(() -> worker.pipeline().equals(Map.of(BatchStage.CLASSIFYING, 10, BatchStage.PREPARED, 10)),
                 () -> "stages " + worker.pipeline());
         time.awaitSleepers(1);
     }
@@ -178,7 +153,7 @@ class WorkerInterruptionTest {
         classifier.inferenceTakes(Duration.ofSeconds(5));
         Worker worker = start();
         String job = upload(15);
-        WorkerTest.until(() -> worker.pipeline().equals(Map.of(BatchStage.CLASSIFYING, 10, BatchStage.PREPARED, 5)),
+        until(() -> worker.pipeline().equals(Map.of(BatchStage.CLASSIFYING, 10, BatchStage.PREPARED, 5)),
                 () -> "stages " + worker.pipeline());
         time.awaitSleepers(1);
 
@@ -201,7 +176,7 @@ class WorkerInterruptionTest {
         assertEquals(WorkerState.DRAINING, worker.state());
         assertEquals(0, worker.handedBack());
         time.advance(Duration.ofSeconds(5));
-        WorkerTest.until(() -> worker.processed() == 20, () -> worker.processed() + " processed");
+        until(() -> worker.processed() == 20, () -> worker.processed() + " processed");
         time.awaitSleepers(1); // the batch received early, now being classified
         time.advance(Duration.ofSeconds(5));
         assertTrue(worker.awaitShutdown(Duration.ofSeconds(10)), "the worker did not stop");
@@ -220,7 +195,7 @@ class WorkerInterruptionTest {
 
         classifier.inferenceTakes(Duration.ZERO);
         Worker second = start();
-        WorkerTest.until(() -> second.processed() == 15, () -> second.processed() + " processed by the second");
+        until(() -> second.processed() == 15, () -> second.processed() + " processed by the second");
         assertEquals(25, answered(job).size());
         Map<String, Integer> written = new HashMap<>();
         for (ResultRecord r : StoredResults.rows(output, job)) {

@@ -30,7 +30,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -44,44 +43,15 @@ import org.junit.jupiter.api.Timeout;
  * until they can do nothing more before the time moves; the test then asserts and advances.
  */
 @Timeout(60)
-class WorkerTest {
-    static final String MODEL = "fake-model";
+class WorkerTest extends WorkerFakeTimeFixture {
     static final int MAX_RECEIVES = 3;
 
-    final FakeTime time = new FakeTime();
     final InMemoryWorkQueue deadLetters = new InMemoryWorkQueue("requests-dlq", time);
     final InMemoryWorkQueue requests = new InMemoryWorkQueue("requests", time, deadLetters, MAX_RECEIVES);
-    final InMemoryWorkQueue results = new InMemoryWorkQueue("results", time);
-    final InMemoryObjectStore input = new InMemoryObjectStore("input");
-    final InMemoryObjectStore output = new InMemoryObjectStore("output");
-    final FakeClassifier classifier = new FakeClassifier(time, 1, 1, 1000);
-    final List<Worker> running = new ArrayList<>();
-
-    @AfterEach
-    void stopWorkers() throws InterruptedException {
-        for (Worker w : running) {
-            w.beginShutdown();
-            classifier.inferenceTakes(Duration.ZERO);
-            for (int i = 0; i < 100 && !w.awaitShutdown(Duration.ofMillis(50)); i++) {
-                time.advance(Duration.ofSeconds(30)); // whatever it waits for in fake time
-            }
-            assertTrue(w.awaitShutdown(Duration.ofSeconds(5)), "a worker did not stop");
-        }
-    }
-
-    /** Ten requests per 1 s poll, 3 s visibility (a heartbeat every second), no idle exit. */
-    static WorkerOptions options() {
-        return new WorkerOptions(10, Duration.ofSeconds(1), Duration.ofSeconds(3), 4, null, "test-worker", MODEL);
-    }
 
     Worker start(WorkerOptions options) {
         // 2 processors and one single-threaded stream: images are decoded in the receive stage
-        Worker worker = new Worker(classifier, requests, results, input, output, time, options, 2);
-        running.add(worker);
-        Thread t = new Thread(worker::run, "worker-under-test");
-        t.setDaemon(true);
-        t.start();
-        return worker;
+        return run(new Worker(classifier, requests, results, input, output, time, options, 2));
     }
 
     /** Stores the images as a job, as {@code imgscale upload} does: images, manifest, then one request each. */
@@ -120,10 +90,6 @@ class WorkerTest {
             assertTrue(ResultBatch.counts(job, key).isPresent(), "a batch object: " + key);
         }
         return out;
-    }
-
-    static void until(java.util.function.BooleanSupplier condition, java.util.function.Supplier<String> evidence) {
-        FakeTime.awaitReal(condition, evidence);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -425,11 +391,8 @@ class WorkerTest {
     void should_decode_before_each_inference_when_the_engines_take_every_core() {
         FakeClassifier busy = new FakeClassifier(time, 2, 1, 1000);
         Worker worker = new Worker(busy, requests, results, input, output, time, options(), 2);
-        running.add(worker);
         assertEquals("overlapped with inference, 1 to 2 at once as measured decode and inference times choose", worker.decoding());
-        Thread t = new Thread(worker::run, "worker-under-test");
-        t.setDaemon(true);
-        t.start();
+        run(worker);
         String job = upload(labelled(3));
         until(() -> worker.processed() == 3, () -> worker.processed() + " processed");
         assertEquals(3, results(job).size());
