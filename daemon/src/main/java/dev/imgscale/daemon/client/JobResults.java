@@ -121,8 +121,7 @@ final class JobResults {
             if (stop.getAsBoolean() || clock.millis() >= deadline) {
                 return progress;
             }
-            // poll quickly while results stream in, back off to `poll` when nothing comes
-            pause = fresh.isEmpty() ? Math.min(poll.toMillis(), pause * 2) : 200;
+            pause = nextPause(pause, !fresh.isEmpty(), listing.objects(), poll.toMillis());
             try {
                 Thread.sleep(pause);
             } catch (InterruptedException e) {
@@ -130,6 +129,20 @@ final class JobResults {
                 return progress;
             }
         }
+    }
+
+    /**
+     * How long a follower waits before it lists the job's results again: 200 ms while new objects
+     * come, doubling to {@code poll} while none does; and, since a listing is a request per 1,000
+     * keys, at least {@code poll} per page past the first, so that following a job of a million
+     * images (10,000 objects, ten pages a listing) costs about a request a {@code poll}, as a small
+     * one does, where polling at the small job's pace would send ten a second (and on the local
+     * stack keep its S3 busy walking them).
+     */
+    static long nextPause(long pause, boolean fresh, int objects, long poll) {
+        long quick = fresh ? Math.min(200, poll) : Math.min(poll, pause * 2);
+        long pages = Math.max(1, (objects + 999L) / 1000);
+        return Math.max(quick, (pages - 1) * poll);
     }
 
     /**

@@ -157,6 +157,17 @@ class JobResultsTest {
     }
 
     @Test
+    void should_pace_a_follow_quickly_while_objects_come_and_by_the_size_of_the_listing() {
+        assertEquals(200, JobResults.nextPause(1000, true, 40, 1000), "new objects: look again soon");
+        assertEquals(400, JobResults.nextPause(200, false, 40, 1000), "none: back off");
+        assertEquals(1000, JobResults.nextPause(800, false, 40, 1000), "to the poll interval");
+        assertEquals(1000, JobResults.nextPause(200, true, 1_500, 1000), "two pages a listing: a poll between");
+        assertEquals(9000, JobResults.nextPause(200, true, 10_000, 1000),
+                "a million images (ten pages): about one LIST a second, as for a small job");
+        assertEquals(10, JobResults.nextPause(200, true, 40, 10), "never slower than asked for a small job");
+    }
+
+    @Test
     void should_follow_a_sealed_job_to_its_end_printing_each_name_once() {
         manifest(JobManifest.open(JOB, 0, "test").seal(2, 1));
         batch("w1", row("a.jpg", null, 1, "w1"));
