@@ -16,14 +16,14 @@ import java.security.NoSuchAlgorithmException;
  * 10^18 / 2^129, under 10^-20 (far below a disk's or a memory's undetected error rate).
  * Not thread-safe: one reader's thread adds.
  */
-final class DistinctNames {
+public final class DistinctNames {
     private static final int START = 1024; // pairs of longs
 
     private final MessageDigest sha256;
     private long[] slots = new long[2 * START]; // [2i] high, [2i+1] low; 0,0 marks a free slot
     private int size;
 
-    DistinctNames() {
+    public DistinctNames() {
         try {
             sha256 = MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
@@ -32,7 +32,7 @@ final class DistinctNames {
     }
 
     /** Adds the name; true when it was not there yet (give its row), false when it was. */
-    boolean add(String name) {
+    public boolean add(String name) {
         byte[] d = sha256.digest(name.getBytes(StandardCharsets.UTF_8));
         long high = longAt(d, 0);
         long low = longAt(d, 8);
@@ -57,12 +57,12 @@ final class DistinctNames {
     }
 
     /** How many distinct names were added. */
-    int size() {
+    public int size() {
         return size;
     }
 
     /** The bytes the table takes, for tests of the memory bound. */
-    long bytesHeld() {
+    public long bytesHeld() {
         return slots.length * 8L;
     }
 

@@ -2,12 +2,14 @@ package dev.imgscale.daemon.web;
 
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.classifier.concurrent.DaemonThreads;
+import dev.imgscale.daemon.client.DistinctNames;
 import dev.imgscale.daemon.client.JobProgress;
 import dev.imgscale.daemon.time.Time;
 import dev.imgscale.daemon.wire.ResultRecord;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +42,13 @@ import org.slf4j.LoggerFactory;
  * result of the job once, then each new one, with the job's progress. Result objects stay the
  * source of truth: nothing is consumed, so other readers ({@code imgscale results}) see the same.
  *
+ * <p>Memory stays bounded whatever the job's size: one row per image is told apart by a hash of
+ * its name ({@link DistinctNames}), and the rows themselves are kept for a stream that joins later
+ * up to {@value #KEPT_ROWS} a job (a joiner of a larger job is sent those, then every new one, and
+ * the job's whole counts); all of a job's rows are for {@code GET /api/jobs/ID/results}, which
+ * streams them from the bucket. Without the bound a stream opened on a job of a million images
+ * would have held them all.
+ *
  * <p>Polls come every {@value #FAST_MS} ms while results arrive, slowing to {@value #SLOW_WAITING_MS} ms
  * when requests wait but nothing comes, and to {@value #SLOW_STREAMING_MS} ms when only streams watch.
  *
@@ -54,6 +63,8 @@ final class ResultWatcher implements AutoCloseable {
     static final long TOTAL_REFRESH_MS = 3000;
     /** With nothing watched the loop sleeps until a registration wakes it; this bounds a missed wake-up. */
     static final long IDLE_MS = 5000;
+    /** Rows of a job kept to send a stream that joins later (and a waiter registered late). */
+    static final int KEPT_ROWS = 10_000;
     private static final Logger LOG = LoggerFactory.getLogger(ResultWatcher.class);
 
     /** One request waiting for one image's result, until its deadline (the clock's epoch millis). */
@@ -70,8 +81,12 @@ final class ResultWatcher implements AutoCloseable {
         final Set<ResultSubscriber> subscribers = ConcurrentHashMap.newKeySet();
         /** Result objects read so far (a failed read is retried at the next poll). */
         final Set<String> keysRead = new HashSet<>();
-        /** One row per image name, from the objects read, kept while the job is watched. */
-        final Map<String, ResultRecord> records = new HashMap<>();
+        /** The names of the rows given, by hash: one row per image. */
+        final DistinctNames names = new DistinctNames();
+        /** The first {@link #KEPT_ROWS} rows, by name, kept while the job is watched. */
+        final Map<String, ResultRecord> records = new LinkedHashMap<>();
+        /** The rows the last poll read, by name: a waiter registered during that poll finds its row here. */
+        Map<String, ResultRecord> lastRead = Map.of();
         int failed;
         int total = -1;
         long totalReadAt;
@@ -349,11 +364,16 @@ final class ResultWatcher implements AutoCloseable {
                 toRead.add(key);
             }
         }
+        // a stream joining now is sent the rows kept from earlier polls, then this poll's
+        List<ResultRecord> earlier = joining.isEmpty() ? List.of() : List.copyOf(watched.records.values());
         List<ResultRecord> read = read(watched, toRead);
         List<ResultRecord> news = new ArrayList<>();
         for (ResultRecord r : read) {
-            if (watched.records.putIfAbsent(r.name(), r) != null) {
+            if (!watched.names.add(r.name())) {
                 continue; // a second row of a redelivered image: the first stays
+            }
+            if (watched.records.size() < KEPT_ROWS) {
+                watched.records.put(r.name(), r);
             }
             news.add(r);
             if (!r.ok()) {
@@ -369,7 +389,7 @@ final class ResultWatcher implements AutoCloseable {
         }
         // a waiter for an image whose row an earlier poll read
         for (String name : awaited) {
-            ResultRecord known = watched.records.get(name);
+            ResultRecord known = watched.records.getOrDefault(name, watched.lastRead.get(name));
             List<Waiter> futures = null;
             if (known != null) {
                 synchronized (watched) {
@@ -387,11 +407,14 @@ final class ResultWatcher implements AutoCloseable {
                 }
             }
             for (ResultSubscriber s : joining) {
-                for (ResultRecord r : watched.records.values()) {
+                for (ResultRecord r : earlier) {
+                    safely(() -> s.result(r));
+                }
+                for (ResultRecord r : news) {
                     safely(() -> s.result(r));
                 }
             }
-            int done = watched.records.size();
+            int done = watched.names.size();
             JobProgress progress = new JobProgress(watched.job, total(watched, done), done, watched.failed);
             boolean changed = !progress.equals(watched.sent);
             watched.sent = progress;
@@ -403,6 +426,9 @@ final class ResultWatcher implements AutoCloseable {
             }
             watched.subscribers.addAll(joining);
         }
+        Map<String, ResultRecord> byName = new HashMap<>();
+        news.forEach(r -> byName.put(r.name(), r));
+        watched.lastRead = byName;
         return !read.isEmpty();
     }
 

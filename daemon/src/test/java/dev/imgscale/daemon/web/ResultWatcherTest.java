@@ -157,6 +157,55 @@ class ResultWatcherTest {
     }
 
     @Test
+    void should_keep_a_bounded_number_of_rows_for_late_streams_while_counting_every_image() {
+        int images = ResultWatcher.KEPT_ROWS + 2_500;
+        results.manifest(JOB, images + 1);
+        int seq = 0;
+        for (int first = 0; first < images; first += 500) {
+            String[] names = new String[Math.min(500, images - first)];
+            for (int i = 0; i < names.length; i++) {
+                names[i] = "img" + (first + i) + ".jpg";
+            }
+            results.putBatch(JOB, ++seq, names);
+        }
+        results.putBatch(JOB, ++seq, "!img3.jpg"); // a redelivered copy: counted once
+        Stream first = new Stream();
+        watcher.subscribe(JOB, first);
+        watcher.pollOnce();
+        assertEquals(images + 1, first.events.size(), "the one stream watching as the rows came got all of them");
+        assertEquals("progress " + images + "/" + (images + 1) + " failed 0", first.events.get(images));
+
+        Stream late = new Stream();
+        watcher.subscribe(JOB, late);
+        watcher.pollOnce();
+        assertEquals(ResultWatcher.KEPT_ROWS + 1, late.events.size(), "a late joiner: the rows kept, not every row held");
+        assertEquals("result img0.jpg", late.events.get(0), "the first rows, in the order read");
+        assertEquals("progress " + images + "/" + (images + 1) + " failed 0", late.events.get(ResultWatcher.KEPT_ROWS),
+                "and the whole counts");
+
+        results.putBatch(JOB, ++seq, "img" + images + ".jpg");
+        watcher.pollOnce();
+        assertEquals("result img" + images + ".jpg", late.events.get(ResultWatcher.KEPT_ROWS + 1), "then each new one");
+        assertEquals("progress " + (images + 1) + "/" + (images + 1) + " failed 0 complete", late.events.get(ResultWatcher.KEPT_ROWS + 2));
+    }
+
+    @Test
+    void should_answer_a_waiter_registered_during_the_poll_that_read_its_row() throws Exception {
+        for (int i = 0; i < ResultWatcher.KEPT_ROWS; i++) {
+            results.put(JOB, "k" + i + ".jpg", true); // the kept rows are full
+        }
+        Stream stream = new Stream();
+        watcher.subscribe(JOB, stream);
+        watcher.pollOnce();
+        results.putBatch(JOB, 1, "late.jpg");
+        watcher.pollOnce(); // reads late.jpg's row: nobody waits for it yet
+        CompletableFuture<ResultRecord> f = watcher.await(JOB, "late.jpg", Duration.ofMinutes(1));
+        watcher.pollOnce();
+        assertTrue(f.isDone(), "found among the rows the last poll read, past the kept ones");
+        assertEquals("late.jpg", f.get().name());
+    }
+
+    @Test
     void should_fail_a_waiter_with_a_timeout_at_its_deadline_by_the_clock() {
         CompletableFuture<ResultRecord> f = watcher.await(JOB, "a.jpg", Duration.ofSeconds(10));
         clock.advance(Duration.ofMillis(9_999));
