@@ -1,5 +1,6 @@
 package dev.imgscale.cli;
 
+import dev.imgscale.classifier.ClassifierOptions;
 import picocli.CommandLine.Option;
 
 /** How inference runs: the engine and its streams and threads. Shared by the commands that classify and the worker. */
@@ -15,4 +16,9 @@ public final class EngineOptions {
     @Option(names = "--streams", paramLabel = "N", defaultValue = "0",
             description = "Forward passes run at once, each on its own copy of the model (default: one per core, at most 8; 1 with --threads).")
     int streams;
+
+    /** The default classifier options with this engine, streams and threads. */
+    ClassifierOptions options() {
+        return ClassifierOptions.defaults().withEngine(engine).withStreams(streams, threads);
+    }
 }

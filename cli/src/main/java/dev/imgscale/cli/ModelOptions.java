@@ -68,7 +68,6 @@ public final class ModelOptions {
 
     public ClassifierOptions options() {
         DecodeLimits limits = new DecodeLimits((long) (maxFileMb * 1024 * 1024), (long) (maxMegapixels * 1_000_000));
-        return ClassifierOptions.defaults().withEngine(engineOptions.engine).withStreams(engineOptions.streams, engineOptions.threads)
-                .withBatchSize(batch).withTopK(top).withLimits(limits);
+        return engineOptions.options().withBatchSize(batch).withTopK(top).withLimits(limits);
     }
 }

@@ -1,6 +1,5 @@
 package dev.imgscale.cli;
 
-import dev.imgscale.classifier.ClassifierOptions;
 import dev.imgscale.daemon.cost.RequestLedger;
 import dev.imgscale.daemon.port.ObjectStoreWorkerBoard;
 import dev.imgscale.daemon.stack.StackContext;
@@ -102,8 +101,7 @@ final class WorkerCommand implements Callable<Integer> {
         try (StackContext stack = stackOptions.open(context.env())) {
             WorkerRuntime.Settings settings = WorkerRuntime.Settings.defaults()
                     .withModel(model)
-                    .withClassifier(ClassifierOptions.defaults().withEngine(engineOptions.engine)
-                            .withStreams(engineOptions.streams, engineOptions.threads).withBatchSize(batch))
+                    .withClassifier(engineOptions.options().withBatchSize(batch))
                     .withIdleExit(idleExit == null ? null : Duration.ofSeconds(idleExit))
                     .withDownloadConcurrency(downloads)
                     .withDecodeThreads(decodeThreads)

@@ -95,7 +95,7 @@ public final class OnnxRuntimeEngine implements Engine {
             if (options != null) {
                 options.close();
             }
-            throw new ImgscaleException("ONNX Runtime cannot load " + modelFile + ": " + firstLine(e.getMessage()), e);
+            throw new ImgscaleException("ONNX Runtime cannot load " + modelFile + ": " + NativeErrors.firstLine(e.getMessage()), e);
         } catch (RuntimeException e) {
             if (opened != null) {
                 closeQuietly(opened);
@@ -221,7 +221,7 @@ public final class OnnxRuntimeEngine implements Engine {
             return read(result.get(0), fed);
         } catch (OrtException e) {
             throw new ImgscaleException("ONNX Runtime failed to run the model on a batch of " + fed + ": "
-                    + firstLine(e.getMessage()), e);
+                    + NativeErrors.firstLine(e.getMessage()), e);
         }
     }
 
@@ -279,21 +279,12 @@ public final class OnnxRuntimeEngine implements Engine {
         }
     }
 
-    private static String firstLine(String message) {
-        if (message == null) {
-            return "unknown error";
-        }
-        String trimmed = message.strip();
-        int nl = trimmed.indexOf('\n');
-        return nl < 0 ? trimmed : trimmed.substring(0, nl);
-    }
-
     @Override
     public void close() {
         try {
             session.close();
         } catch (OrtException e) {
-            throw new ImgscaleException("ONNX Runtime failed to release its session: " + firstLine(e.getMessage()), e);
+            throw new ImgscaleException("ONNX Runtime failed to release its session: " + NativeErrors.firstLine(e.getMessage()), e);
         } finally {
             sessionOptions.close();
         }

@@ -36,7 +36,7 @@ public final class OpenCvDnnEngine implements Engine {
             this.net = readNet(modelFile);
         } catch (RuntimeException e) {
             throw new ImgscaleException("OpenCV DNN cannot load " + modelFile + " as a " + spec.format() + " model: "
-                    + firstLine(e.getMessage()), e);
+                    + NativeErrors.firstLine(e.getMessage()), e);
         }
         if (net.empty()) {
             net.close();
@@ -98,7 +98,7 @@ public final class OpenCvDnnEngine implements Engine {
             }
         } catch (RuntimeException e) {
             throw new ImgscaleException("OpenCV DNN failed to run the model on a batch of " + count + ": "
-                    + firstLine(e.getMessage()), e);
+                    + NativeErrors.firstLine(e.getMessage()), e);
         }
     }
 
@@ -137,15 +137,6 @@ public final class OpenCvDnnEngine implements Engine {
             }
         }
         return rows;
-    }
-
-    private static String firstLine(String message) {
-        if (message == null) {
-            return "unknown error";
-        }
-        String trimmed = message.strip();
-        int nl = trimmed.indexOf('\n');
-        return nl < 0 ? trimmed : trimmed.substring(0, nl);
     }
 
     @Override

@@ -82,7 +82,21 @@ public final class DecodeBench {
         if (tensors.isEmpty()) {
             throw new ImgscaleException("None of the benchmark images could be decoded.");
         }
-        long decodeNanos = 0;
+        return timed(preparer::prepare, encoded, tensors);
+    }
+
+    /** One image's decode + preprocess, scaled or at full size. */
+    private interface Preparation {
+        void prepare(byte[] encoded) throws ImageRejectedException;
+    }
+
+    /**
+     * The timed passes of one thread over {@code encoded}, every image at least once and for at least
+     * a second; a pass in which nothing decoded ends them (no later one would). Rejected images are
+     * not counted.
+     */
+    private static Decoded timed(Preparation preparation, List<byte[]> encoded, List<float[]> tensors) {
+        long nanos = 0;
         long decoded = 0;
         long cpu0 = threadCpuNanos();
         long deadline = System.nanoTime() + SECOND;
@@ -90,15 +104,15 @@ public final class DecodeBench {
             for (byte[] bytes : encoded) {
                 long t0 = System.nanoTime();
                 try {
-                    preparer.prepare(bytes);
-                    decodeNanos += System.nanoTime() - t0;
+                    preparation.prepare(bytes);
+                    nanos += System.nanoTime() - t0;
                     decoded++;
                 } catch (ImageRejectedException e) {
-                    // as above
+                    // not part of the figure
                 }
             }
-        } while (System.nanoTime() < deadline);
-        return new Decoded(tensors, decodeNanos, threadCpuNanos() - cpu0, decoded);
+        } while (System.nanoTime() < deadline && decoded > 0);
+        return new Decoded(tensors, nanos, threadCpuNanos() - cpu0, decoded);
     }
 
     /**
@@ -113,24 +127,8 @@ public final class DecodeBench {
                 // not counted below either
             }
         }
-        long nanos = 0;
-        long decoded = 0;
-        long cpu0 = threadCpuNanos();
-        long deadline = System.nanoTime() + SECOND;
-        do {
-            for (byte[] bytes : encoded) {
-                long t0 = System.nanoTime();
-                try {
-                    preparer.prepareFullScale(bytes);
-                    nanos += System.nanoTime() - t0;
-                    decoded++;
-                } catch (ImageRejectedException e) {
-                    // as in oneThread
-                }
-            }
-        } while (System.nanoTime() < deadline && decoded > 0);
-        long cpu = threadCpuNanos() - cpu0;
-        return decoded == 0 ? new double[] {Double.NaN, Double.NaN} : new double[] {nanos / 1e6 / decoded, cpu / 1e6 / decoded};
+        Decoded full = timed(preparer::prepareFullScale, encoded, List.of());
+        return full.count() == 0 ? new double[] {Double.NaN, Double.NaN} : new double[] {full.msPerImage(), full.cpuMsPerImage()};
     }
 
     /**

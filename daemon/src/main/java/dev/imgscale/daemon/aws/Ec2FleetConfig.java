@@ -8,6 +8,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
@@ -223,50 +224,79 @@ public record Ec2FleetConfig(String stack, String launchTemplate, String launchT
     }
 
     public Ec2FleetConfig withSpot(boolean spot) {
-        return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, instanceType, subnets,
-                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, instanceRequirements, spotFallback);
+        return with(c -> c.spot = spot);
     }
 
     /** Several instance types instead of one: launches go through EC2 Fleet (the single type is dropped). */
     public Ec2FleetConfig withInstanceTypes(List<String> types) {
-        return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, null, subnets,
-                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, types, instanceRequirements, spotFallback);
+        return with(c -> c.pools(types, instanceRequirements));
     }
 
     /** Instance types chosen by EC2 from a range of vCPUs and memory (the single type is dropped). */
     public Ec2FleetConfig withInstanceRequirements(InstanceRequirements requirements) {
-        return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, null, subnets,
-                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, requirements, spotFallback);
+        return with(c -> c.pools(instanceTypes, requirements));
     }
 
     public Ec2FleetConfig withSpotFallback(boolean fallback) {
-        return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, instanceType, subnets,
-                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, instanceRequirements, fallback);
+        return with(c -> c.spotFallback = fallback);
     }
 
     public Ec2FleetConfig withSubnets(List<String> subnets) {
-        return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, instanceType, subnets,
-                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, instanceRequirements, spotFallback);
+        return with(c -> c.subnets = subnets);
     }
 
     public Ec2FleetConfig withLaunchTemplateVersion(String version) {
-        return new Ec2FleetConfig(stack, launchTemplate, version, ami, instanceType, subnets, securityGroups,
-                instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, instanceRequirements, spotFallback);
+        return with(c -> c.launchTemplateVersion = version);
     }
 
     public Ec2FleetConfig withKeyName(String keyName) {
-        return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, instanceType, subnets,
-                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, instanceRequirements, spotFallback);
+        return with(c -> c.keyName = keyName);
     }
 
     public Ec2FleetConfig withRootVolumeGib(Integer gib) {
-        return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, instanceType, subnets,
-                securityGroups, instanceProfile, keyName, spot, gib, idleExit, instanceTypes, instanceRequirements, spotFallback);
+        return with(c -> c.rootVolumeGib = gib);
     }
 
     public Ec2FleetConfig withIdleExit(Duration idleExit) {
-        return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, instanceType, subnets,
-                securityGroups, instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, instanceRequirements, spotFallback);
+        return with(c -> c.idleExit = idleExit);
+    }
+
+    /** This config with what {@code change} sets, checked again as any new one. */
+    private Ec2FleetConfig with(Consumer<Copy> change) {
+        Copy copy = new Copy();
+        change.accept(copy);
+        return copy.build();
+    }
+
+    /** This config's components, to change some before making a new one: the one place the with-methods list them all. */
+    private final class Copy {
+        String stack = Ec2FleetConfig.this.stack;
+        String launchTemplate = Ec2FleetConfig.this.launchTemplate;
+        String launchTemplateVersion = Ec2FleetConfig.this.launchTemplateVersion;
+        String ami = Ec2FleetConfig.this.ami;
+        String instanceType = Ec2FleetConfig.this.instanceType;
+        List<String> subnets = Ec2FleetConfig.this.subnets;
+        List<String> securityGroups = Ec2FleetConfig.this.securityGroups;
+        String instanceProfile = Ec2FleetConfig.this.instanceProfile;
+        String keyName = Ec2FleetConfig.this.keyName;
+        boolean spot = Ec2FleetConfig.this.spot;
+        Integer rootVolumeGib = Ec2FleetConfig.this.rootVolumeGib;
+        Duration idleExit = Ec2FleetConfig.this.idleExit;
+        List<String> instanceTypes = Ec2FleetConfig.this.instanceTypes;
+        InstanceRequirements instanceRequirements = Ec2FleetConfig.this.instanceRequirements;
+        boolean spotFallback = Ec2FleetConfig.this.spotFallback;
+
+        /** Launches over pools of these types or requirements; the single type is dropped. */
+        void pools(List<String> types, InstanceRequirements requirements) {
+            instanceType = null;
+            instanceTypes = types;
+            instanceRequirements = requirements;
+        }
+
+        Ec2FleetConfig build() {
+            return new Ec2FleetConfig(stack, launchTemplate, launchTemplateVersion, ami, instanceType, subnets, securityGroups,
+                    instanceProfile, keyName, spot, rootVolumeGib, idleExit, instanceTypes, instanceRequirements, spotFallback);
+        }
     }
 
     private static void checkTemplate(String template, String version, String ami, String instanceType,

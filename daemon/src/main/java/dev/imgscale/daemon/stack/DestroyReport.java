@@ -2,8 +2,6 @@ package dev.imgscale.daemon.stack;
 
 import dev.imgscale.daemon.stack.InitReport.Resource;
 import java.util.List;
-import java.util.Objects;
-import java.util.Optional;
 
 /**
  * What {@link StackProvisioner#destroy} removed, one step per queue, bucket and parameter set.
@@ -11,10 +9,10 @@ import java.util.Optional;
  * @param stack the stack's name
  * @param steps the steps, in order
  */
-public record DestroyReport(String stack, List<Step> steps) {
+public record DestroyReport(String stack, List<Step> steps) implements StackReport<DestroyReport.Step> {
 
     /** What destroy did to one thing. */
-    public enum Outcome {
+    public enum Outcome implements StackReport.Outcome {
         /** It existed; destroy deleted it. */
         DELETED("deleted"),
         /** It did not exist (already destroyed, or never created). */
@@ -26,6 +24,7 @@ public record DestroyReport(String stack, List<Step> steps) {
             this.label = label;
         }
 
+        @Override
         public String label() {
             return label;
         }
@@ -39,17 +38,9 @@ public record DestroyReport(String stack, List<Step> steps) {
      * @param outcome  what destroy did
      * @param detail   for example how many objects a bucket held; empty when there is nothing to add
      */
-    public record Step(Resource resource, String name, Outcome outcome, String detail) {
+    public record Step(Resource resource, String name, Outcome outcome, String detail) implements StackReport.Step {
         public Step {
-            Objects.requireNonNull(resource, "resource");
-            Objects.requireNonNull(name, "name");
-            Objects.requireNonNull(outcome, "outcome");
-            detail = detail == null ? "" : detail;
-        }
-
-        /** {@code bucket imgscale-input: deleted (14 objects)}. */
-        public String line() {
-            return resource.describe(name) + ": " + outcome.label() + (detail.isEmpty() ? "" : " (" + detail + ")");
+            detail = StackReport.Step.checked(resource, name, outcome, detail);
         }
     }
 
@@ -57,18 +48,8 @@ public record DestroyReport(String stack, List<Step> steps) {
         steps = List.copyOf(steps);
     }
 
-    /** The step for one resource, if destroy dealt with it. */
-    public Optional<Step> step(Resource resource, String name) {
-        return steps.stream().filter(s -> s.resource() == resource && s.name().equals(name)).findFirst();
-    }
-
     /** True when destroy deleted anything. */
     public boolean deletedAnything() {
         return steps.stream().anyMatch(s -> s.outcome() == Outcome.DELETED);
-    }
-
-    /** One line per step, for printing. */
-    public List<String> lines() {
-        return steps.stream().map(Step::line).toList();
     }
 }

@@ -1,8 +1,6 @@
 package dev.imgscale.daemon.stack;
 
 import java.util.List;
-import java.util.Objects;
-import java.util.Optional;
 
 /**
  * What {@link StackProvisioner#init} found and did: one step per resource and per protection of a
@@ -11,10 +9,10 @@ import java.util.Optional;
  * @param stack the stack's name
  * @param steps the steps, in order
  */
-public record InitReport(String stack, List<Step> steps) {
+public record InitReport(String stack, List<Step> steps) implements StackReport<InitReport.Step> {
 
     /** What init did to one thing. */
-    public enum Outcome {
+    public enum Outcome implements StackReport.Outcome {
         /** It did not exist; init created it. */
         CREATED("created"),
         /** It existed as wanted; init changed nothing. */
@@ -31,6 +29,7 @@ public record InitReport(String stack, List<Step> steps) {
         }
 
         /** How the outcome reads in a report: {@code created}, {@code already there}, ... */
+        @Override
         public String label() {
             return label;
         }
@@ -66,17 +65,9 @@ public record InitReport(String stack, List<Step> steps) {
      * @param outcome  what init did
      * @param detail   what changed or why it is not supported; empty when there is nothing to add
      */
-    public record Step(Resource resource, String name, Outcome outcome, String detail) {
+    public record Step(Resource resource, String name, Outcome outcome, String detail) implements StackReport.Step {
         public Step {
-            Objects.requireNonNull(resource, "resource");
-            Objects.requireNonNull(name, "name");
-            Objects.requireNonNull(outcome, "outcome");
-            detail = detail == null ? "" : detail;
-        }
-
-        /** {@code queue imgscale-requests: updated (VisibilityTimeout 60 -> 90)}. */
-        public String line() {
-            return resource.describe(name) + ": " + outcome.label() + (detail.isEmpty() ? "" : " (" + detail + ")");
+            detail = StackReport.Step.checked(resource, name, outcome, detail);
         }
     }
 
@@ -84,18 +75,8 @@ public record InitReport(String stack, List<Step> steps) {
         steps = List.copyOf(steps);
     }
 
-    /** The step for one resource, if init dealt with it. */
-    public Optional<Step> step(Resource resource, String name) {
-        return steps.stream().filter(s -> s.resource() == resource && s.name().equals(name)).findFirst();
-    }
-
     /** True when init created or changed anything. */
     public boolean changedAnything() {
         return steps.stream().anyMatch(s -> s.outcome() == Outcome.CREATED || s.outcome() == Outcome.UPDATED);
-    }
-
-    /** One line per step, for printing. */
-    public List<String> lines() {
-        return steps.stream().map(Step::line).toList();
     }
 }
