@@ -48,10 +48,18 @@ public final class CostOptions {
     }
 
     private RequestPrices requestPrices() {
+        return requestPrices(requestPrices);
+    }
+
+    /**
+     * Request prices in {@link RequestPrices#parse}'s syntax, for {@code --request-prices} here and
+     * {@code requests --prices}; a spec it cannot read fails with the parser's sentence, which names the price.
+     */
+    static RequestPrices requestPrices(String spec) {
         try {
-            return RequestPrices.parse(requestPrices);
+            return RequestPrices.parse(spec);
         } catch (IllegalArgumentException e) {
-            throw new ImgscaleException("Cannot read --request-prices: " + e.getMessage() + ".");
+            throw new ImgscaleException(e.getMessage(), e);
         }
     }
 

@@ -47,12 +47,7 @@ final class RequestsCommand implements Callable<Integer> {
         if (images < 0) {
             throw new ImgscaleException("--images must be 0 or more.");
         }
-        RequestPrices table;
-        try {
-            table = RequestPrices.parse(prices);
-        } catch (IllegalArgumentException e) {
-            throw new ImgscaleException(e.getMessage(), e);
-        }
+        RequestPrices table = CostOptions.requestPrices(prices);
         RequestCounts counts;
         try {
             counts = RequestLog.total(dir);
