@@ -6,6 +6,7 @@ import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import org.xnio.IoUtils;
 
 /** Writes the server's answers: plain text for people and the compatibility endpoint, JSON for the API. */
 final class Responses {
@@ -34,17 +35,23 @@ final class Responses {
     /**
      * Answers with a JSON document written as it is made, and ends the exchange; for answers too
      * large to hold. Call on a worker thread (the handler's): it blocks on the client. A failure
-     * once the answer has started can only cut it short (the handler's failure path ends the
-     * exchange); the client then sees a truncated document, never a wrong one.
+     * once the answer has started cuts the connection, so that the client sees the answer end
+     * early (an unfinished chunked body, an unfinished document), never a shorter valid one; the
+     * failure is then thrown on, for the handler to log.
      */
     static void jsonStream(HttpServerExchange exchange, int status, JsonWriter writer) {
         exchange.setStatusCode(status);
         exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
         exchange.startBlocking();
-        try (JsonGenerator out = WebJson.MAPPER.getFactory().createGenerator(exchange.getOutputStream())) {
+        try {
+            JsonGenerator out = WebJson.MAPPER.getFactory().createGenerator(exchange.getOutputStream());
+            // closing must not finish a document that failed half-way
+            out.disable(JsonGenerator.Feature.AUTO_CLOSE_JSON_CONTENT);
             writer.write(out);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            out.close();
+        } catch (IOException | RuntimeException e) {
+            IoUtils.safeClose(exchange.getConnection());
+            throw e instanceof RuntimeException r ? r : new UncheckedIOException((IOException) e);
         }
         exchange.endExchange();
     }
