@@ -2,14 +2,11 @@ package dev.imgscale.daemon.web;
 
 import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.classifier.concurrent.DaemonThreads;
-import dev.imgscale.daemon.client.DistinctNames;
 import dev.imgscale.daemon.client.JobProgress;
 import dev.imgscale.daemon.time.Time;
 import dev.imgscale.daemon.wire.ResultRecord;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -42,12 +39,9 @@ import org.slf4j.LoggerFactory;
  * result of the job once, then each new one, with the job's progress. Result objects stay the
  * source of truth: nothing is consumed, so other readers ({@code imgscale results}) see the same.
  *
- * <p>Memory stays bounded whatever the job's size: one row per image is told apart by a hash of
- * its name ({@link DistinctNames}), and the rows themselves are kept for a stream that joins later
- * up to {@value #KEPT_ROWS} a job (a joiner of a larger job is sent those, then every new one, and
- * the job's whole counts); all of a job's rows are for {@code GET /api/jobs/ID/results}, which
- * streams them from the bucket. Without the bound a stream opened on a job of a million images
- * would have held them all.
+ * <p>Memory stays bounded whatever the job's size: see {@link WatchedJob}, the state of one
+ * watched job. All of a job's rows are for {@code GET /api/jobs/ID/results}, which streams them
+ * from the bucket.
  *
  * <p>Polls come every {@value #FAST_MS} ms while results arrive, slowing to {@value #SLOW_WAITING_MS} ms
  * when requests wait but nothing comes, and to {@value #SLOW_STREAMING_MS} ms when only streams watch.
@@ -63,51 +57,14 @@ final class ResultWatcher implements AutoCloseable {
     static final long TOTAL_REFRESH_MS = 3000;
     /** With nothing watched the loop sleeps until a registration wakes it; this bounds a missed wake-up. */
     static final long IDLE_MS = 5000;
-    /** Rows of a job kept to send a stream that joins later (and a waiter registered late). */
-    static final int KEPT_ROWS = 10_000;
     private static final Logger LOG = LoggerFactory.getLogger(ResultWatcher.class);
-
-    /** One request waiting for one image's result, until its deadline (the clock's epoch millis). */
-    private record Waiter(CompletableFuture<ResultRecord> future, long deadline) {
-    }
-
-    /** One watched job. Its fields are touched on the watcher thread, except where guarded by the instance. */
-    private static final class Watched {
-        final String job;
-        /** Image name to the requests waiting for its result; guarded by this. */
-        final Map<String, List<Waiter>> waiters = new HashMap<>();
-        /** Subscribers not yet sent the job's state; guarded by this. */
-        final List<ResultSubscriber> joining = new ArrayList<>();
-        final Set<ResultSubscriber> subscribers = ConcurrentHashMap.newKeySet();
-        /** Result objects read so far (a failed read is retried at the next poll). */
-        final Set<String> keysRead = new HashSet<>();
-        /** The names of the rows given, by hash: one row per image. */
-        final DistinctNames names = new DistinctNames();
-        /** The first {@link #KEPT_ROWS} rows, by name, kept while the job is watched. */
-        final Map<String, ResultRecord> records = new LinkedHashMap<>();
-        /** The rows the last poll read, by name: a waiter registered during that poll finds its row here. */
-        Map<String, ResultRecord> lastRead = Map.of();
-        int failed;
-        int total = -1;
-        long totalReadAt;
-        long warnedAt;
-        JobProgress sent;
-
-        Watched(String job) {
-            this.job = job;
-        }
-
-        synchronized boolean idle() {
-            return waiters.isEmpty() && joining.isEmpty() && subscribers.isEmpty();
-        }
-    }
 
     private final ResultSource source;
     private final Function<String, OptionalInt> openTotals;
     private final Time time;
     /** The loop pauses on it; a registration notifies it. */
     private final Object signal = new Object();
-    private final Map<String, Watched> jobs = new ConcurrentHashMap<>();
+    private final Map<String, WatchedJob> jobs = new ConcurrentHashMap<>();
     private final ExecutorService readers;
     private final Thread loop;
     private volatile boolean stopping;
@@ -149,9 +106,9 @@ final class ResultWatcher implements AutoCloseable {
      */
     CompletableFuture<ResultRecord> await(String job, String name, Duration timeout) {
         CompletableFuture<ResultRecord> future = new CompletableFuture<>();
-        Waiter waiter = new Waiter(future, time.millis() + timeout.toMillis());
+        WatchedJob.Waiter waiter = new WatchedJob.Waiter(future, time.millis() + timeout.toMillis());
         jobs.compute(job, (k, w) -> {
-            Watched watched = w == null ? new Watched(job) : w;
+            WatchedJob watched = w == null ? new WatchedJob(job) : w;
             synchronized (watched) {
                 watched.waiters.computeIfAbsent(name, n -> new ArrayList<>(1)).add(waiter);
             }
@@ -171,7 +128,7 @@ final class ResultWatcher implements AutoCloseable {
     /** Streams the job's results to the subscriber, starting with those that exist. */
     void subscribe(String job, ResultSubscriber subscriber) {
         jobs.compute(job, (k, w) -> {
-            Watched watched = w == null ? new Watched(job) : w;
+            WatchedJob watched = w == null ? new WatchedJob(job) : w;
             synchronized (watched) {
                 watched.joining.add(subscriber);
             }
@@ -181,7 +138,7 @@ final class ResultWatcher implements AutoCloseable {
     }
 
     void unsubscribe(String job, ResultSubscriber subscriber) {
-        Watched watched = jobs.get(job);
+        WatchedJob watched = jobs.get(job);
         if (watched != null) {
             synchronized (watched) {
                 watched.joining.remove(subscriber);
@@ -192,7 +149,7 @@ final class ResultWatcher implements AutoCloseable {
 
     /** The job was reset: its waiters fail with {@link JobGoneException} and its subscribers hear it. */
     void gone(String job) {
-        Watched watched = jobs.remove(job);
+        WatchedJob watched = jobs.remove(job);
         if (watched != null) {
             end(watched);
         }
@@ -207,7 +164,7 @@ final class ResultWatcher implements AutoCloseable {
 
     /** What the watcher knows of a job it watches, or empty. */
     Optional<JobProgress> progress(String job) {
-        Watched watched = jobs.get(job);
+        WatchedJob watched = jobs.get(job);
         return watched == null ? Optional.empty() : Optional.ofNullable(watched.sent);
     }
 
@@ -225,15 +182,15 @@ final class ResultWatcher implements AutoCloseable {
         return lists;
     }
 
-    private void end(Watched watched) {
-        List<Waiter> futures = takeWaiters(watched);
+    private void end(WatchedJob watched) {
+        List<WatchedJob.Waiter> futures = takeWaiters(watched);
         List<ResultSubscriber> subscribers = new ArrayList<>(watched.subscribers);
         synchronized (watched) {
             subscribers.addAll(watched.joining);
             watched.joining.clear();
         }
         watched.subscribers.clear();
-        for (Waiter w : futures) {
+        for (WatchedJob.Waiter w : futures) {
             w.future().completeExceptionally(new JobGoneException(watched.job));
         }
         for (ResultSubscriber s : subscribers) {
@@ -241,8 +198,8 @@ final class ResultWatcher implements AutoCloseable {
         }
     }
 
-    private static List<Waiter> takeWaiters(Watched watched) {
-        List<Waiter> out = new ArrayList<>();
+    private static List<WatchedJob.Waiter> takeWaiters(WatchedJob watched) {
+        List<WatchedJob.Waiter> out = new ArrayList<>();
         synchronized (watched) {
             watched.waiters.values().forEach(out::addAll);
             watched.waiters.clear();
@@ -251,12 +208,12 @@ final class ResultWatcher implements AutoCloseable {
     }
 
     private void forget(String job, String name, CompletableFuture<ResultRecord> future) {
-        Watched watched = jobs.get(job);
+        WatchedJob watched = jobs.get(job);
         if (watched == null) {
             return;
         }
         synchronized (watched) {
-            List<Waiter> list = watched.waiters.get(name);
+            List<WatchedJob.Waiter> list = watched.waiters.get(name);
             if (list != null) {
                 list.removeIf(w -> w.future() == future);
                 if (list.isEmpty()) {
@@ -297,7 +254,7 @@ final class ResultWatcher implements AutoCloseable {
         boolean fresh = false;
         boolean waitersPresent = false;
         long now = time.millis();
-        for (Watched watched : List.copyOf(jobs.values())) {
+        for (WatchedJob watched : List.copyOf(jobs.values())) {
             expire(watched, now);
             // drop a job nobody watches any more; compute() makes this atomic with a new registration
             jobs.computeIfPresent(watched.job, (k, w) -> w.idle() ? null : w);
@@ -329,11 +286,11 @@ final class ResultWatcher implements AutoCloseable {
     }
 
     /** Fails the waiters whose deadline has passed with a {@link TimeoutException}. */
-    private static void expire(Watched watched, long now) {
-        List<Waiter> late = new ArrayList<>();
+    private static void expire(WatchedJob watched, long now) {
+        List<WatchedJob.Waiter> late = new ArrayList<>();
         synchronized (watched) {
             for (var it = watched.waiters.values().iterator(); it.hasNext(); ) {
-                List<Waiter> list = it.next();
+                List<WatchedJob.Waiter> list = it.next();
                 list.removeIf(w -> w.deadline() <= now && late.add(w));
                 if (list.isEmpty()) {
                     it.remove();
@@ -344,7 +301,7 @@ final class ResultWatcher implements AutoCloseable {
     }
 
     /** One poll of one job; true when a result came that was not seen before. */
-    private boolean poll(Watched watched) {
+    private boolean poll(WatchedJob watched) {
         List<ResultSubscriber> joining;
         Set<String> awaited;
         synchronized (watched) {
@@ -365,21 +322,12 @@ final class ResultWatcher implements AutoCloseable {
             }
         }
         // a stream joining now is sent the rows kept from earlier polls, then this poll's
-        List<ResultRecord> earlier = joining.isEmpty() ? List.of() : List.copyOf(watched.records.values());
+        List<ResultRecord> earlier = joining.isEmpty() ? List.of() : watched.kept();
         List<ResultRecord> read = read(watched, toRead);
         List<ResultRecord> news = new ArrayList<>();
-        for (ResultRecord r : read) {
-            if (!watched.names.add(r.name())) {
-                continue; // a second row of a redelivered image: the first stays
-            }
-            if (watched.records.size() < KEPT_ROWS) {
-                watched.records.put(r.name(), r);
-            }
+        for (ResultRecord r : watched.accept(read)) {
             news.add(r);
-            if (!r.ok()) {
-                watched.failed++;
-            }
-            List<Waiter> futures;
+            List<WatchedJob.Waiter> futures;
             synchronized (watched) {
                 futures = watched.waiters.remove(r.name());
             }
@@ -389,8 +337,8 @@ final class ResultWatcher implements AutoCloseable {
         }
         // a waiter for an image whose row an earlier poll read
         for (String name : awaited) {
-            ResultRecord known = watched.records.getOrDefault(name, watched.lastRead.get(name));
-            List<Waiter> futures = null;
+            ResultRecord known = watched.known(name);
+            List<WatchedJob.Waiter> futures = null;
             if (known != null) {
                 synchronized (watched) {
                     futures = watched.waiters.remove(name);
@@ -414,7 +362,7 @@ final class ResultWatcher implements AutoCloseable {
                     safely(() -> s.result(r));
                 }
             }
-            int done = watched.names.size();
+            int done = watched.done();
             JobProgress progress = new JobProgress(watched.job, total(watched, done), done, watched.failed);
             boolean changed = !progress.equals(watched.sent);
             watched.sent = progress;
@@ -426,14 +374,12 @@ final class ResultWatcher implements AutoCloseable {
             }
             watched.subscribers.addAll(joining);
         }
-        Map<String, ResultRecord> byName = new HashMap<>();
-        news.forEach(r -> byName.put(r.name(), r));
-        watched.lastRead = byName;
+        watched.endPoll(news);
         return !read.isEmpty();
     }
 
     /** The job's image count: this server's own count for a job it is adding to, else its manifest's (re-read now and then). */
-    private int total(Watched watched, int done) {
+    private int total(WatchedJob watched, int done) {
         OptionalInt open = openTotals.apply(watched.job);
         if (open.isPresent()) {
             watched.total = open.getAsInt();
@@ -455,7 +401,7 @@ final class ResultWatcher implements AutoCloseable {
      * Reads the objects concurrently and gives their rows in key order; an object that cannot be
      * read now is not marked read, so a later poll reads it.
      */
-    private List<ResultRecord> read(Watched watched, List<String> keys) {
+    private List<ResultRecord> read(WatchedJob watched, List<String> keys) {
         if (keys.isEmpty()) {
             return List.of();
         }
@@ -498,7 +444,7 @@ final class ResultWatcher implements AutoCloseable {
             }
         }
         readers.shutdownNow();
-        for (Watched watched : List.copyOf(jobs.values())) {
+        for (WatchedJob watched : List.copyOf(jobs.values())) {
             takeWaiters(watched).forEach(w -> w.future().completeExceptionally(reason));
         }
         jobs.clear();

@@ -158,7 +158,7 @@ class ResultWatcherTest {
 
     @Test
     void should_keep_a_bounded_number_of_rows_for_late_streams_while_counting_every_image() {
-        int images = ResultWatcher.KEPT_ROWS + 2_500;
+        int images = WatchedJob.KEPT_ROWS + 2_500;
         results.manifest(JOB, images + 1);
         int seq = 0;
         for (int first = 0; first < images; first += 500) {
@@ -178,20 +178,20 @@ class ResultWatcherTest {
         Stream late = new Stream();
         watcher.subscribe(JOB, late);
         watcher.pollOnce();
-        assertEquals(ResultWatcher.KEPT_ROWS + 1, late.events.size(), "a late joiner: the rows kept, not every row held");
+        assertEquals(WatchedJob.KEPT_ROWS + 1, late.events.size(), "a late joiner: the rows kept, not every row held");
         assertEquals("result img0.jpg", late.events.get(0), "the first rows, in the order read");
-        assertEquals("progress " + images + "/" + (images + 1) + " failed 0", late.events.get(ResultWatcher.KEPT_ROWS),
+        assertEquals("progress " + images + "/" + (images + 1) + " failed 0", late.events.get(WatchedJob.KEPT_ROWS),
                 "and the whole counts");
 
         results.putBatch(JOB, ++seq, "img" + images + ".jpg");
         watcher.pollOnce();
-        assertEquals("result img" + images + ".jpg", late.events.get(ResultWatcher.KEPT_ROWS + 1), "then each new one");
-        assertEquals("progress " + (images + 1) + "/" + (images + 1) + " failed 0 complete", late.events.get(ResultWatcher.KEPT_ROWS + 2));
+        assertEquals("result img" + images + ".jpg", late.events.get(WatchedJob.KEPT_ROWS + 1), "then each new one");
+        assertEquals("progress " + (images + 1) + "/" + (images + 1) + " failed 0 complete", late.events.get(WatchedJob.KEPT_ROWS + 2));
     }
 
     @Test
     void should_answer_a_waiter_registered_during_the_poll_that_read_its_row() throws Exception {
-        for (int i = 0; i < ResultWatcher.KEPT_ROWS; i++) {
+        for (int i = 0; i < WatchedJob.KEPT_ROWS; i++) {
             results.put(JOB, "k" + i + ".jpg", true); // the kept rows are full
         }
         Stream stream = new Stream();
