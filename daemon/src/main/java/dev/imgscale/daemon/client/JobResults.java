@@ -4,6 +4,7 @@ import dev.imgscale.classifier.ImgscaleException;
 import dev.imgscale.classifier.ThreadSafe;
 import dev.imgscale.daemon.port.ObjectStore;
 import dev.imgscale.daemon.stack.StackContext;
+import dev.imgscale.daemon.wire.DistinctNames;
 import dev.imgscale.daemon.wire.JobManifest;
 import dev.imgscale.daemon.wire.JobSummary;
 import dev.imgscale.daemon.wire.Json;

@@ -2,6 +2,7 @@ package dev.imgscale.daemon.client;
 
 import dev.imgscale.classifier.concurrent.DaemonThreads;
 import dev.imgscale.daemon.port.ObjectStore;
+import dev.imgscale.daemon.wire.DistinctNames;
 import dev.imgscale.daemon.wire.Json;
 import dev.imgscale.daemon.wire.Keys;
 import dev.imgscale.daemon.wire.ResultBatch;

@@ -1,6 +1,6 @@
 package dev.imgscale.daemon.web;
 
-import dev.imgscale.daemon.client.DistinctNames;
+import dev.imgscale.daemon.wire.DistinctNames;
 import dev.imgscale.daemon.client.JobProgress;
 import dev.imgscale.daemon.wire.ResultRecord;
 import java.util.ArrayList;

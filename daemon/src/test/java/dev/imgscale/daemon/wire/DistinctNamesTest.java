@@ -1,4 +1,4 @@
-package dev.imgscale.daemon.client;
+package dev.imgscale.daemon.wire;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -32,6 +32,8 @@ class DistinctNamesTest {
         assertTrue(names.add("DUP.jpg"));
         assertTrue(names.add("dup.jpg "));
         assertTrue(names.add(""));
+        assertTrue(names.contains("DUP.jpg"));
+        assertFalse(names.contains("Dup.jpg"), "a name never added");
         assertFalse(names.add("dup.jpg"));
         assertFalse(names.add(""));
         assertEquals(4, names.size());

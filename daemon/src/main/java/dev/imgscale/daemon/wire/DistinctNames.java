@@ -1,20 +1,19 @@
-package dev.imgscale.daemon.client;
+package dev.imgscale.daemon.wire;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 
 /**
- * The image names a reader has given, so that each is given once, in bounded memory: not the names
- * but a 128-bit hash of each (the first 16 bytes of its SHA-256) in an open-addressed table, 16
- * bytes a name at a load of 0.35 to 0.7: 23-46 MB for a job of a million images, where a set of the
- * names themselves took about 150 MB (a String and a hash-map entry each).
+ * A set of names held as a 128-bit hash of each (the first 16 bytes of its SHA-256) in an
+ * open-addressed table, 16 bytes a name at a load of 0.35 to 0.7: 23-46 MB for a million names,
+ * where a set of the names themselves takes about 150 MB (a String and a hash-map entry each).
+ * Readers keep one row per image with it, and {@link HashedImageNames} the names of an upload.
  *
- * <p>Why a hash is enough here, where a wrong answer would drop a row: equal names have equal
- * hashes, so a name is never given twice; only two different names whose SHA-256 agree in their
- * first 128 bits could make one look given, and for a billion names the chance of that is about
- * 10^18 / 2^129, under 10^-20 (far below a disk's or a memory's undetected error rate).
- * Not thread-safe: one reader's thread adds.
+ * <p>Why a hash is enough: equal names have equal hashes, so a name added is always found; only
+ * two different names whose SHA-256 agree in their first 128 bits could make one look present,
+ * and for a billion names the chance of that is about 10^18 / 2^129, under 10^-20 (far below a
+ * disk's or a memory's undetected error rate). Not thread-safe.
  */
 public final class DistinctNames {
     private static final int START = 1024; // pairs of longs
@@ -31,29 +30,47 @@ public final class DistinctNames {
         }
     }
 
-    /** Adds the name; true when it was not there yet (give its row), false when it was. */
+    /** Adds the name; true when it was not there yet, false when it was. */
     public boolean add(String name) {
-        byte[] d = sha256.digest(name.getBytes(StandardCharsets.UTF_8));
-        long high = longAt(d, 0);
-        long low = longAt(d, 8);
-        if (high == 0 && low == 0) {
-            low = 1; // 0,0 marks a free slot
-        }
         if ((size + 1) * 10L > (slots.length / 2) * 7L) {
             grow();
         }
-        int mask = slots.length / 2 - 1;
-        int i = (int) (high ^ (high >>> 32)) & mask;
-        while (slots[2 * i] != 0 || slots[2 * i + 1] != 0) {
-            if (slots[2 * i] == high && slots[2 * i + 1] == low) {
-                return false;
-            }
-            i = (i + 1) & mask;
+        Hash h = hash(name);
+        int i = slot(h.high(), h.low());
+        if (slots[2 * i] != 0 || slots[2 * i + 1] != 0) {
+            return false;
         }
-        slots[2 * i] = high;
-        slots[2 * i + 1] = low;
+        slots[2 * i] = h.high();
+        slots[2 * i + 1] = h.low();
         size++;
         return true;
+    }
+
+    /** Whether the name was added. */
+    public boolean contains(String name) {
+        Hash h = hash(name);
+        int i = slot(h.high(), h.low());
+        return slots[2 * i] != 0 || slots[2 * i + 1] != 0;
+    }
+
+    private record Hash(long high, long low) {
+    }
+
+    private Hash hash(String name) {
+        byte[] d = sha256.digest(name.getBytes(StandardCharsets.UTF_8));
+        long high = longAt(d, 0);
+        long low = longAt(d, 8);
+        return new Hash(high, high == 0 && low == 0 ? 1 : low); // 0,0 marks a free slot
+    }
+
+    /** The slot holding this hash, or the free slot where it would go. */
+    private int slot(long high, long low) {
+        int mask = slots.length / 2 - 1;
+        int i = (int) (high ^ (high >>> 32)) & mask;
+        while ((slots[2 * i] != 0 || slots[2 * i + 1] != 0) && (slots[2 * i] != high || slots[2 * i + 1] != low)) {
+            i = (i + 1) & mask;
+        }
+        return i;
     }
 
     /** How many distinct names were added. */
