@@ -207,8 +207,12 @@ final class JobApi {
      * of a million images gets them without costing the server a gigabyte.
      */
     private void jobResults(HttpServerExchange exchange) {
-        String job = requireJob(exchange);
-        JobManifest manifest = client.manifest(job).orElse(JobManifest.open(job, 0, "web")); // still uploading
+        String job = jobParam(exchange);
+        Optional<JobManifest> stored = client.manifest(job);
+        if (stored.isEmpty() && openJobs.find(job).isEmpty()) {
+            throw noSuchJob(job);
+        }
+        JobManifest manifest = stored.orElse(JobManifest.open(job, 0, "web")); // still uploading
         Responses.jsonStream(exchange, StatusCodes.OK, out -> {
             out.writeStartObject();
             out.writeStringField("job", job);
